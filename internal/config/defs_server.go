@@ -1,0 +1,60 @@
+package config
+
+// Node identity, roles, the metadata quorum and the metadata log.
+//
+// Defaults are Kafka 4.0's except where the Doc says "samsa:". Kafka has no
+// default for process.roles, node.id or the quorum; samsa fills them in only
+// when none of the quorum settings is given (see Broker.ImpliedQuorum).
+var serverDefs = []Def{
+	{Name: "process.roles", Type: TypeList, Default: "broker,controller", Importance: High,
+		Valid: listOf{allowed: oneOf{"broker", "controller"}, nonEmpty: true},
+		Doc:   "Roles this node runs: broker, controller, or both (samsa: defaults to both; Kafka has no default)."},
+	{Name: "node.id", Type: TypeInt, Default: "-1", Importance: High,
+		Doc: "This node's id, unique in the cluster; broker.id is an alias (samsa: 1 when the quorum is implied, otherwise required)."},
+	{Name: "broker.id", Type: TypeInt, Default: "-1", Importance: High,
+		Doc: "ZooKeeper-era name of node.id; if both are set they must be equal."},
+	{Name: "broker.rack", Type: TypeString, Null: true, Importance: Medium,
+		Doc: "Rack (or zone) of this broker; replica placement spreads a partition's replicas across racks."},
+
+	{Name: "controller.quorum.voters", Type: TypeList, Default: "", Importance: High,
+		Valid: funcValidator{fn: checkVoters, text: "non-empty list"},
+		Doc:   "Static metadata quorum as id@host:port,...; every node of a cluster lists the same voters (samsa: implied as a single voter, this node, when neither this nor controller.quorum.bootstrap.servers is set)."},
+	{Name: "controller.quorum.bootstrap.servers", Type: TypeList, Default: "", Importance: High,
+		Valid: funcValidator{fn: checkBootstrapServers, text: "non-empty list"},
+		Doc:   "host:port,... of controllers a node contacts to find the quorum when the voter set is dynamic (KIP-853)."},
+	{Name: "controller.quorum.election.timeout.ms", Type: TypeInt, Default: "1000", Importance: High,
+		Doc: "Milliseconds a voter waits without hearing from a leader before it starts an election."},
+	{Name: "controller.quorum.fetch.timeout.ms", Type: TypeInt, Default: "2000", Importance: High,
+		Doc: "Milliseconds without a successful fetch from the leader after which a follower considers the leader gone."},
+	{Name: "controller.quorum.election.backoff.max.ms", Type: TypeInt, Default: "1000", Importance: High,
+		Doc: "Upper bound in milliseconds of the randomized backoff before a voter retries a failed election."},
+	{Name: "controller.quorum.append.linger.ms", Type: TypeInt, Default: "25", Importance: Medium,
+		Doc: "Milliseconds the quorum leader waits to batch metadata records before appending them."},
+	{Name: "controller.quorum.request.timeout.ms", Type: TypeInt, Default: "2000", Importance: Medium,
+		Doc: "Milliseconds a quorum request waits for a response before it is retried or failed."},
+	{Name: "controller.quorum.retry.backoff.ms", Type: TypeInt, Default: "20", Importance: Low,
+		Doc: "Milliseconds to wait before retrying a failed quorum request."},
+	{Name: "broker.session.timeout.ms", Type: TypeInt, Default: "9000", Importance: Medium,
+		Doc: "Milliseconds without a heartbeat after which the controller fences a broker."},
+	{Name: "broker.heartbeat.interval.ms", Type: TypeInt, Default: "2000", Importance: Medium,
+		Doc: "Milliseconds between a broker's heartbeats to the active controller."},
+	{Name: "initial.broker.registration.timeout.ms", Type: TypeInt, Default: "60000", Importance: Medium,
+		Doc: "Milliseconds a starting broker waits to register with the controller before it gives up and exits."},
+
+	{Name: "metadata.log.dir", Type: TypeString, Null: true, Importance: High,
+		Doc: "Directory of the metadata log; unset means the first of log.dirs."},
+	{Name: "metadata.log.segment.bytes", Type: TypeInt, Default: "1073741824", Valid: atLeast(12), Importance: High,
+		Doc: "Maximum size in bytes of one metadata log segment."},
+	{Name: "metadata.log.segment.ms", Type: TypeLong, Default: "604800000", Importance: High,
+		Doc: "Milliseconds after which a new metadata log segment is rolled."},
+	{Name: "metadata.max.retention.bytes", Type: TypeLong, Default: "104857600", Importance: High,
+		Doc: "Bytes of metadata log kept before old segments are deleted once a snapshot covers them; -1 is unlimited."},
+	{Name: "metadata.max.retention.ms", Type: TypeLong, Default: "604800000", Importance: High,
+		Doc: "Milliseconds metadata log segments are kept once a snapshot covers them; -1 is unlimited."},
+	{Name: "metadata.log.max.record.bytes.between.snapshots", Type: TypeLong, Default: "20971520", Valid: atLeast(1), Importance: High,
+		Doc: "Bytes of new metadata records after which a node writes a new snapshot."},
+	{Name: "metadata.log.max.snapshot.interval.ms", Type: TypeLong, Default: "3600000", Valid: atLeast(0), Importance: High,
+		Doc: "Milliseconds after which a node writes a snapshot if any record arrived since the last one; 0 disables the timer."},
+	{Name: "metadata.max.idle.interval.ms", Type: TypeInt, Default: "500", Valid: atLeast(0), Importance: Low,
+		Doc: "Milliseconds after which an idle active controller appends a no-op record so followers see the log advance; 0 disables it."},
+}

@@ -1,0 +1,181 @@
+package metadata
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"reflect"
+	"testing"
+)
+
+func sampleRecords() []Record {
+	id := UUID{1, 2, 3}
+	return []Record{
+		ClusterRecord{ClusterID: "abc"},
+		RegisterBrokerRecord{BrokerID: 1, IncarnationID: UUID{9}, BrokerEpoch: 7,
+			Endpoints: []Endpoint{{Listener: "PLAINTEXT", Host: "localhost", Port: 9092}}, Rack: "r1"},
+		TopicRecord{Name: "t", ID: id},
+		PartitionRecord{TopicID: id, Partition: 0, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1,
+			AddingReplicas: []int32{}, RemovingReplicas: []int32{}},
+		PartitionRecord{TopicID: id, Partition: 1, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1,
+			AddingReplicas: []int32{}, RemovingReplicas: []int32{}},
+		PartitionChangeRecord{TopicID: id, Partition: 1, Leader: NoLeader, ISR: []int32{}},
+		ConfigRecord{ResourceType: ResourceTopic, ResourceName: "t", Name: "retention.ms", Value: "1000"},
+		BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 7, Fenced: 1, InControlledShutdown: -1},
+		ProducerIDsRecord{BrokerID: 1, BrokerEpoch: 7, NextProducerID: 1000},
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	recs := append(sampleRecords(), RemoveTopicRecord{TopicID: UUID{1, 2, 3}}, UnregisterBrokerRecord{BrokerID: 1, BrokerEpoch: 7})
+	got, err := Decode(Encode(recs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, recs) {
+		t.Fatalf("round trip differs:\n got %#v\nwant %#v", got, recs)
+	}
+}
+
+func TestDecodeRejectsGarbage(t *testing.T) {
+	valid := Encode(sampleRecords())
+	for name, b := range map[string][]byte{
+		"empty":          nil,
+		"wrong format":   {2, 0},
+		"huge count":     {1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"truncated":      valid[:len(valid)-3],
+		"trailing bytes": append(bytes.Clone(valid), 0),
+		"unknown type":   {1, 1, 99, 0, 0},
+	} {
+		if _, err := Decode(b); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: got %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(Encode(sampleRecords()))
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		recs, err := Decode(b)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to something that decodes the same.
+		again, err := Decode(Encode(recs))
+		if err != nil || !reflect.DeepEqual(normalize(again), normalize(recs)) {
+			t.Fatalf("re-decode differs: %v", err)
+		}
+		d := NewDelta(Empty())
+		_ = d.ReplayEntry(recs) // must not panic
+	})
+}
+
+// normalize maps empty lists to nil inside PartitionRecords, which the
+// encoding does not distinguish.
+func normalize(recs []Record) []Record {
+	out := make([]Record, len(recs))
+	for i, r := range recs {
+		if p, ok := r.(PartitionRecord); ok {
+			for _, s := range []*[]int32{&p.Replicas, &p.ISR, &p.AddingReplicas, &p.RemovingReplicas} {
+				if len(*s) == 0 {
+					*s = nil
+				}
+			}
+			r = p
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func TestDeltaBuildsImage(t *testing.T) {
+	l := NewLoader(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var seen []*Delta
+	l.Subscribe(func(d *Delta, _ *Image) { seen = append(seen, d) })
+	l.Apply([]uint64{1}, [][]byte{Encode(sampleRecords())})
+	img := l.Image()
+	if img.Offset() != 1 || img.ClusterID() != "abc" {
+		t.Fatalf("offset %d cluster %q", img.Offset(), img.ClusterID())
+	}
+	tp, ok := img.Topic("t")
+	if !ok || len(tp.Partitions) != 2 {
+		t.Fatalf("topic t: %v %+v", ok, tp)
+	}
+	p1 := tp.Partitions[1]
+	if p1.Leader != NoLeader || p1.LeaderEpoch != 1 || p1.PartitionEpoch != 1 || len(p1.ISR) != 0 {
+		t.Fatalf("partition change not applied: %+v", p1)
+	}
+	if tp.Partitions[0].LeaderEpoch != 0 {
+		t.Fatalf("untouched partition changed: %+v", tp.Partitions[0])
+	}
+	if img.TopicConfigs("t")["retention.ms"] != "1000" {
+		t.Fatal("config missing")
+	}
+	if b, _ := img.Broker(1); !b.Fenced || len(img.LiveBrokers()) != 0 {
+		t.Fatalf("broker fencing not applied: %+v", b)
+	}
+	if img.NextProducerID() != 1000 {
+		t.Fatal("producer ids not applied")
+	}
+	if len(seen) != 1 || !seen[0].CreatedTopics[tp.ID] {
+		t.Fatal("listener not told about the created topic")
+	}
+
+	// Removing the topic drops its configs and is reported as a deletion.
+	l.Apply([]uint64{2}, [][]byte{Encode([]Record{RemoveTopicRecord{TopicID: tp.ID}})})
+	if _, ok := l.Image().Topic("t"); ok || l.Image().TopicConfigs("t") != nil {
+		t.Fatal("topic or its configs survived removal")
+	}
+	if seen[1].DeletedTopics[tp.ID] == nil {
+		t.Fatal("deletion not reported")
+	}
+	// The old image is untouched.
+	if _, ok := img.Topic("t"); !ok {
+		t.Fatal("published image was modified")
+	}
+}
+
+func TestEntryIsAtomic(t *testing.T) {
+	l := NewLoader(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	id := NewUUID()
+	bad := []Record{
+		TopicRecord{Name: "x", ID: id},
+		PartitionRecord{TopicID: id, Partition: 5, Replicas: []int32{1}, Leader: 1}, // gap: invalid
+	}
+	l.Apply([]uint64{1}, [][]byte{Encode(bad)})
+	if _, ok := l.Image().Topic("x"); ok {
+		t.Fatal("half of a failed entry was applied")
+	}
+	if l.Image().Offset() != 1 {
+		t.Fatal("offset must still advance past a skipped entry")
+	}
+}
+
+func TestSnapshotRestoresSameImage(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l := NewLoader(quiet)
+	l.Apply([]uint64{5}, [][]byte{Encode(sampleRecords())})
+	data, off := l.Snapshot()
+	l2 := NewLoader(quiet)
+	if err := l2.Restore(data, off); err != nil {
+		t.Fatal(err)
+	}
+	a, b := l.Image(), l2.Image()
+	if !reflect.DeepEqual(normalize(a.Records()), normalize(b.Records())) || b.Offset() != 5 {
+		t.Fatalf("restored image differs")
+	}
+}
+
+func TestUUIDString(t *testing.T) {
+	u := NewUUID()
+	s := u.String()
+	if len(s) != 22 || s[0] == '-' {
+		t.Fatalf("bad uuid string %q", s)
+	}
+	back, err := ParseUUID(s)
+	if err != nil || back != u {
+		t.Fatalf("parse: %v", err)
+	}
+}
