@@ -1,0 +1,268 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/wire"
+)
+
+// conn is one client connection: a reader goroutine (serve) and a writer
+// goroutine (writeLoop) joined by the replies channel, which keeps responses
+// in request order.
+type conn struct {
+	srv  *Server
+	nc   net.Conn
+	info *wire.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+
+	ctx    context.Context // done when the connection is closing or the server stops
+	cancel context.CancelFunc
+
+	replies  chan wire.Reply // requests read and not yet answered, in order
+	inFlight atomic.Int32    // replies queued or being written
+	stopped  atomic.Bool     // StopReading was called
+}
+
+func newConn(s *Server, listener string, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(s.ctx)
+	return &conn{
+		srv: s,
+		nc:  nc,
+		info: &wire.Conn{
+			ID:       s.nextID.Add(1),
+			Listener: listener,
+			Remote:   nc.RemoteAddr(),
+			Local:    nc.LocalAddr(),
+		},
+		br:      bufio.NewReaderSize(nc, 64<<10),
+		bw:      bufio.NewWriterSize(nc, 64<<10),
+		ctx:     ctx,
+		cancel:  cancel,
+		replies: make(chan wire.Reply, s.cfg.MaxInFlight),
+	}
+}
+
+// serve runs the reader in this goroutine and the writer in another, and
+// tears the connection down when both are done.
+func (c *conn) serve() {
+	defer c.srv.forget(c)
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		c.writeLoop()
+	}()
+	err := c.readLoop()
+	close(c.replies)
+	if err != nil && !c.stopped.Load() && !isClosedErr(err) {
+		c.srv.log.Debug("closing connection", "remote", c.info.Remote.String(), "err", err)
+		c.cancel() // a broken or hostile connection gets no further answers
+	}
+	<-written
+	c.cancel()
+	c.nc.Close()
+}
+
+// stopReading makes the reader stop at its next read; replies already
+// queued are still written.
+func (c *conn) stopReading() {
+	c.stopped.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
+
+func (c *conn) readLoop() error {
+	cfg := &c.srv.cfg
+	var sizeBuf [4]byte
+	for {
+		if c.stopped.Load() {
+			return nil
+		}
+		// Wait for the next frame. An idle timeout only closes the
+		// connection when nothing is in flight: a client waiting for a long
+		// produce or fetch is not idle.
+		c.nc.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+		if _, err := c.br.Peek(4); err != nil {
+			if isTimeout(err) && !c.stopped.Load() && c.inFlight.Load() > 0 && c.br.Buffered() == 0 {
+				continue
+			}
+			return err
+		}
+		received := time.Now()
+		c.nc.SetReadDeadline(received.Add(cfg.RequestTimeout))
+		size, err := readSize(c.br, &sizeBuf, cfg.MaxRequestBytes)
+		if err != nil {
+			return err
+		}
+		frame, err := readFrame(c.br, size)
+		if err != nil {
+			return fmt.Errorf("read %d-byte frame: %w", size, err)
+		}
+		reply, err := c.handle(frame, received)
+		if err != nil {
+			return err
+		}
+		if reply.None {
+			continue
+		}
+		c.inFlight.Add(1)
+		select {
+		case c.replies <- reply:
+		case <-c.ctx.Done():
+			c.inFlight.Add(-1)
+			releaseReply(c.ctx, reply)
+			return c.ctx.Err()
+		}
+	}
+}
+
+// handle parses the header and runs the handler's synchronous part. A panic
+// is a bug in samsa, never the client's doing to survive: it is logged and
+// the connection closed.
+func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, err error) {
+	key, version := peekAPI(frame)
+	hv, ok := c.srv.handler.RequestHeaderVersion(key, version)
+	if !ok {
+		return reply, fmt.Errorf("%w: key %d version %d", errUnknownAPI, key, version)
+	}
+	h, err := parseHeader(frame, hv)
+	if err != nil {
+		return reply, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.log.Error("panic handling request", "api_key", key, "api_version", version,
+				"remote", c.info.Remote.String(), "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic handling api key %d: %v", key, r)
+		}
+	}()
+	return c.srv.handler.Handle(c.ctx, &wire.Request{
+		Key:           h.key,
+		Version:       h.version,
+		CorrelationID: h.correlationID,
+		ClientID:      h.clientID,
+		Body:          frame[h.bodyOffset:],
+		Received:      received,
+		Conn:          c.info,
+	})
+}
+
+func (c *conn) writeLoop() {
+	broken := false
+	for reply := range c.replies {
+		resp := c.await(reply)
+		if resp != nil && !broken {
+			if err := c.write(resp); err != nil {
+				broken = true
+				c.cancel()
+				c.nc.Close()
+				if !isClosedErr(err) {
+					c.srv.log.Debug("write failed", "remote", c.info.Remote.String(), "err", err)
+				}
+			} else if len(c.replies) == 0 {
+				if err := c.bw.Flush(); err != nil {
+					broken = true
+					c.cancel()
+					c.nc.Close()
+				}
+			}
+		}
+		if resp != nil && resp.Release != nil {
+			resp.Release()
+		}
+		c.inFlight.Add(-1)
+	}
+	if !broken {
+		c.bw.Flush()
+	}
+}
+
+// await returns the reply's response, running its Wait if it has one.
+func (c *conn) await(reply wire.Reply) (resp *wire.Response) {
+	if reply.Wait == nil {
+		return reply.Resp
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.log.Error("panic completing request", "remote", c.info.Remote.String(),
+				"panic", r, "stack", string(debug.Stack()))
+			c.cancel()
+			c.nc.Close()
+			resp = nil
+		}
+	}()
+	return reply.Wait(c.ctx)
+}
+
+func releaseReply(ctx context.Context, reply wire.Reply) {
+	resp := reply.Resp
+	if reply.Wait != nil {
+		resp = reply.Wait(ctx)
+	}
+	if resp != nil && resp.Release != nil {
+		resp.Release()
+	}
+}
+
+// write sends one response frame: the size prefix and every chunk.
+func (c *conn) write(resp *wire.Response) error {
+	size := resp.Size()
+	if size > 1<<31-1 {
+		return fmt.Errorf("response of %d bytes exceeds the frame limit", size)
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.RequestTimeout))
+	var sz [4]byte
+	binary.BigEndian.PutUint32(sz[:], uint32(size))
+	if _, err := c.bw.Write(sz[:]); err != nil {
+		return err
+	}
+	for i := range resp.Chunks {
+		ch := &resp.Chunks[i]
+		if ch.File == nil {
+			if _, err := c.bw.Write(ch.Bytes); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.writeFile(ch.File, ch.Pos, ch.Size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile sends size bytes of f at pos. Small regions are copied through
+// the buffer (one syscall for many small responses); larger ones go out with
+// sendfile after the buffer is flushed.
+func (c *conn) writeFile(f *os.File, pos, size int64) error {
+	if size <= int64(c.bw.Available()) && size <= 16<<10 {
+		buf := c.bw.AvailableBuffer()[:size]
+		if _, err := f.ReadAt(buf, pos); err != nil {
+			return fmt.Errorf("read log data: %w", err)
+		}
+		_, err := c.bw.Write(buf)
+		return err
+	}
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	return sendFile(c.nc, f, pos, size)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isClosedErr(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled)
+}

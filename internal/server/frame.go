@@ -1,0 +1,150 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// minFrameSize is the smallest valid request: api key, api version,
+// correlation id and a null client id.
+const minFrameSize = 2 + 2 + 4 + 2
+
+// eagerAlloc is the largest frame allocated whole as soon as its size is
+// known. Larger frames grow as their bytes actually arrive, so a client that
+// announces a 100 MiB frame and sends ten bytes costs ten bytes, not 100 MiB.
+const eagerAlloc = 1 << 20
+
+var (
+	errFrameSize  = errors.New("request frame size out of bounds")
+	errHeader     = errors.New("malformed request header")
+	errUnknownAPI = errors.New("unsupported api key or version")
+)
+
+// readSize reads a frame's 4-byte size prefix and checks it against the
+// bounds before anything is allocated.
+func readSize(r io.Reader, buf *[4]byte, max int32) (int32, error) {
+	if _, err := io.ReadFull(r, buf[:]); err != nil {
+		return 0, err
+	}
+	size := int32(binary.BigEndian.Uint32(buf[:]))
+	if size < minFrameSize || size > max {
+		return 0, fmt.Errorf("%w: %d (limit %d)", errFrameSize, size, max)
+	}
+	return size, nil
+}
+
+// readFrame reads a frame body of the given size (already bounded).
+func readFrame(r io.Reader, size int32) ([]byte, error) {
+	if size <= eagerAlloc {
+		b := make([]byte, size)
+		_, err := io.ReadFull(r, b)
+		return b, err
+	}
+	b := make([]byte, 0, eagerAlloc)
+	for len(b) < int(size) {
+		if len(b) == cap(b) {
+			grown := make([]byte, len(b), min(2*cap(b), int(size)))
+			copy(grown, b)
+			b = grown
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil && len(b) < int(size) {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// header is a parsed request header (v1 or v2; v0 is only used by
+// ControlledShutdown v0, which samsa does not serve).
+type header struct {
+	key, version  int16
+	correlationID int32
+	clientID      string
+	bodyOffset    int
+}
+
+// peekAPI returns the api key and version at the start of a frame.
+func peekAPI(frame []byte) (key, version int16) {
+	return int16(binary.BigEndian.Uint16(frame)), int16(binary.BigEndian.Uint16(frame[2:]))
+}
+
+// parseHeader parses the request header of the given version from frame.
+// Every length is bounded by the bytes left in the frame.
+func parseHeader(frame []byte, headerVersion int) (header, error) {
+	var h header
+	h.key, h.version = peekAPI(frame)
+	h.correlationID = int32(binary.BigEndian.Uint32(frame[4:]))
+	p := 8
+	n := int(int16(binary.BigEndian.Uint16(frame[p:])))
+	p += 2
+	if n > 0 {
+		if n > len(frame)-p {
+			return h, errHeader
+		}
+		h.clientID = string(frame[p : p+n])
+		p += n
+	} else if n < -1 {
+		return h, errHeader
+	}
+	if headerVersion >= 2 {
+		var err error
+		if p, err = skipTags(frame, p); err != nil {
+			return h, err
+		}
+	}
+	h.bodyOffset = p
+	return h, nil
+}
+
+// skipTags skips a tagged-field section starting at p. Each field takes at
+// least two bytes, which bounds the count by the bytes left.
+func skipTags(b []byte, p int) (int, error) {
+	count, p, err := uvarint(b, p)
+	if err != nil {
+		return 0, err
+	}
+	if uint64(count) > uint64(len(b)-p)/2 {
+		return 0, errHeader
+	}
+	for i := uint32(0); i < count; i++ {
+		if _, p, err = uvarint(b, p); err != nil { // tag number
+			return 0, err
+		}
+		var size uint32
+		if size, p, err = uvarint(b, p); err != nil {
+			return 0, err
+		}
+		if uint64(size) > uint64(len(b)-p) {
+			return 0, errHeader
+		}
+		p += int(size)
+	}
+	return p, nil
+}
+
+// uvarint reads an unsigned varint of at most 5 bytes (a uint32).
+func uvarint(b []byte, p int) (uint32, int, error) {
+	var v uint32
+	for i := 0; i < 5; i++ {
+		if p >= len(b) {
+			return 0, 0, errHeader
+		}
+		c := b[p]
+		p++
+		if i == 4 && c > 0x0f {
+			return 0, 0, errHeader
+		}
+		v |= uint32(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return v, p, nil
+		}
+	}
+	return 0, 0, errHeader
+}

@@ -1,0 +1,263 @@
+// Package server owns the broker's listeners and connections: framing,
+// per-connection reader and writer goroutines, responses in request order,
+// limits and deadlines. It knows no Kafka API by name; everything about a
+// request beyond its header is the wire.Handler's business.
+//
+// Per connection, a reader goroutine reads size-prefixed frames, parses the
+// request header and runs the handler's synchronous part; a writer goroutine
+// takes the replies in arrival order, waits for each one that is still
+// pending and writes it. File chunks (log data) go out with sendfile(2) at an
+// explicit offset, so concurrent readers of one segment do not share a file
+// position.
+//
+// Limits enforced here (Kafka's names): socket.request.max.bytes bounds a
+// frame before anything is allocated, and a frame's memory grows only as its
+// bytes arrive; request.timeout.ms bounds the time from a frame's first byte
+// to its last (a client trickling bytes is closed); connections.max.idle.ms
+// closes connections with nothing in flight; max.connections and
+// max.connections.per.ip refuse excess connections at accept. A panic while
+// handling a request is a bug: it is logged with its stack, the connection is
+// closed and the broker keeps running.
+//
+// Shutdown happens in two steps so in-flight requests are answered:
+// StopReading stops accepting and reading (requests already read keep their
+// place), then Close waits for every writer to drain, bounded by a context,
+// and closes what is left.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/wire"
+)
+
+// Listener is one address to accept connections on.
+type Listener struct {
+	Name string // listener name, e.g. "PLAINTEXT"
+	Addr string // host:port; port 0 picks a free port
+}
+
+// Config configures a Server. Zero values take the documented defaults.
+type Config struct {
+	Listeners           []Listener
+	MaxRequestBytes     int32         // socket.request.max.bytes; default 104857600
+	IdleTimeout         time.Duration // connections.max.idle.ms; default 10 min
+	RequestTimeout      time.Duration // first to last byte of a frame, and per response write; default 30 s
+	MaxInFlight         int           // replies queued per connection before reading pauses; default 100
+	MaxConnections      int           // 0 = unlimited
+	MaxConnectionsPerIP int           // 0 = unlimited
+	Logger              *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = 104857600
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 10 * time.Minute
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 100
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Server accepts connections and serves them with a wire.Handler.
+type Server struct {
+	cfg     Config
+	handler wire.Handler // set by Serve, before any connection is accepted
+	log     *slog.Logger
+
+	ctx    context.Context // cancelled by Close: ends waits and connections
+	cancel context.CancelFunc
+	nextID atomic.Uint64
+
+	mu        sync.Mutex // guards the fields below
+	listeners []net.Listener
+	conns     map[*conn]struct{}
+	perIP     map[string]int
+	stopping  bool
+
+	accepting sync.WaitGroup // accept loops
+	serving   sync.WaitGroup // connection goroutines
+}
+
+// New returns a server; Listen binds its listeners and Serve starts it.
+func New(cfg Config) *Server {
+	cfg.setDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		ctx:     ctx,
+		cancel:  cancel,
+		conns:   make(map[*conn]struct{}),
+		perIP:   make(map[string]int),
+	}
+}
+
+// Listen binds every configured address without accepting yet, so the
+// bound ports (for port 0) are known before the broker advertises them;
+// clients that connect meanwhile wait in the accept backlog. On error
+// nothing is left open.
+func (s *Server) Listen() error {
+	var lc net.ListenConfig
+	for _, l := range s.cfg.Listeners {
+		ln, err := lc.Listen(context.Background(), "tcp", l.Addr)
+		if err != nil {
+			s.closeListeners()
+			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr, err)
+		}
+		s.mu.Lock()
+		s.listeners = append(s.listeners, ln)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Serve starts accepting connections on the bound listeners and serving
+// them with h.
+func (s *Server) Serve(h wire.Handler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handler = h
+	for i, ln := range s.listeners {
+		name := s.cfg.Listeners[i].Name
+		s.log.Info("listening", "listener", name, "addr", ln.Addr().String())
+		s.accepting.Add(1)
+		go s.acceptLoop(name, ln)
+	}
+}
+
+// Addrs returns the bound address of each listener, in configuration order.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]net.Addr, len(s.listeners))
+	for i, ln := range s.listeners {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+func (s *Server) acceptLoop(name string, ln net.Listener) {
+	defer s.accepting.Done()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", "listener", name, "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.ctx.Done():
+				return
+			}
+			continue
+		}
+		backoff = 0
+		s.admit(name, nc)
+	}
+}
+
+// admit registers a new connection and starts its goroutines, or refuses it
+// when a connection limit is reached.
+func (s *Server) admit(listener string, nc net.Conn) {
+	ip := remoteIP(nc)
+	s.mu.Lock()
+	if s.stopping ||
+		(s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections) ||
+		(s.cfg.MaxConnectionsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnectionsPerIP) {
+		s.mu.Unlock()
+		s.log.Debug("connection refused by limit", "remote", nc.RemoteAddr().String())
+		nc.Close()
+		return
+	}
+	c := newConn(s, listener, nc)
+	s.conns[c] = struct{}{}
+	s.perIP[ip]++
+	s.serving.Add(1)
+	s.mu.Unlock()
+	go c.serve()
+}
+
+func (s *Server) forget(c *conn) {
+	ip := remoteIP(c.nc)
+	s.mu.Lock()
+	delete(s.conns, c)
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+	s.mu.Unlock()
+	s.serving.Done()
+}
+
+// StopReading closes the listeners and stops every connection from reading
+// further requests. Requests already read are still answered.
+func (s *Server) StopReading() {
+	s.mu.Lock()
+	s.stopping = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.closeListeners()
+	s.accepting.Wait()
+	for _, c := range conns {
+		c.stopReading()
+	}
+}
+
+// Close stops reading (if StopReading was not called), lets writers answer
+// what is in flight until ctx is done, then cancels pending waits, closes
+// every connection and waits for all goroutines.
+func (s *Server) Close(ctx context.Context) {
+	s.StopReading()
+	drained := make(chan struct{})
+	go func() { s.serving.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+	}
+	s.cancel()
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	<-drained
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	lns := s.listeners
+	s.listeners = nil
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+func remoteIP(nc net.Conn) string {
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return nc.RemoteAddr().String()
+}
