@@ -99,12 +99,12 @@ func New(cfg Config) *Server {
 	cfg.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		ctx:     ctx,
-		cancel:  cancel,
-		conns:   make(map[*conn]struct{}),
-		perIP:   make(map[string]int),
+		cfg:    cfg,
+		log:    cfg.Logger,
+		ctx:    ctx,
+		cancel: cancel,
+		conns:  make(map[*conn]struct{}),
+		perIP:  make(map[string]int),
 	}
 }
 
