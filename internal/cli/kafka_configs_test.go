@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+func TestKafkaConfigs(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(1, "events"))
+	kc := func(args ...string) result {
+		t.Helper()
+		return c.run("", append([]string{"kafka-configs.sh", "--bootstrap-server", c.addr}, args...)...)
+	}
+
+	t.Run("a topic without overrides has no dynamic configs", func(t *testing.T) {
+		if out := kc("--describe", "--entity-type", "topics", "--entity-name", "events").ok(t); out != "Dynamic configs for topic events are:\n" {
+			t.Fatalf("stdout %q", out)
+		}
+	})
+
+	t.Run("alter adds configs, brackets group list values", func(t *testing.T) {
+		out := kc("--alter", "--entity-type", "topics", "--entity-name", "events",
+			"--add-config", "retention.ms=1000,cleanup.policy=[compact,delete]").ok(t)
+		if out != "Completed updating config for topic events.\n" {
+			t.Fatalf("stdout %q", out)
+		}
+		out = kc("--describe", "--topic", "events").ok(t)
+		matchLines(t, out, `^Dynamic configs for topic events are:$`,
+			`^  cleanup\.policy=compact,delete sensitive=false synonyms=\{.*\}$`,
+			`^  retention\.ms=1000 sensitive=false synonyms=\{.*\}$`)
+		if n := len(lines(out)); n != 3 {
+			t.Fatalf("%d lines:\n%s", n, out)
+		}
+	})
+
+	t.Run("--all shows defaults too", func(t *testing.T) {
+		out := kc("--describe", "--all", "--topic", "events").ok(t)
+		matchLines(t, out, `^All configs for topic events are:$`, `^  min\.insync\.replicas=1 sensitive=false synonyms=\{.*\}$`)
+	})
+
+	t.Run("delete-config removes and refuses unknown keys", func(t *testing.T) {
+		kc("--alter", "--topic", "events", "--delete-config", "retention.ms").ok(t)
+		if out := kc("--describe", "--topic", "events").ok(t); strings.Contains(out, "retention.ms") {
+			t.Fatalf("still there:\n%s", out)
+		}
+		r := kc("--alter", "--topic", "events", "--delete-config", "retention.ms,nope").wantCode(t, 1)
+		if r.stderr != "Invalid config(s): retention.ms,nope\n" {
+			t.Fatalf("stderr %q", r.stderr)
+		}
+	})
+
+	t.Run("broker defaults and a broker", func(t *testing.T) {
+		out := kc("--alter", "--entity-type", "brokers", "--entity-default", "--add-config", "log.retention.ms=1000").ok(t)
+		if out != "Completed updating default config for brokers in the cluster.\n" {
+			t.Fatalf("stdout %q", out)
+		}
+		matchLines(t, kc("--describe", "--broker-defaults").ok(t), `^Default configs for brokers in the cluster are:$`)
+		matchLines(t, kc("--describe", "--broker", "0").ok(t), `^Dynamic configs for broker 0 are:$`)
+		matchLines(t, kc("--describe", "--entity-type", "brokers").ok(t), `^Dynamic configs for broker 0 are:$`, `^Default configs for brokers in the cluster are:$`)
+	})
+
+	t.Run("argument checks", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			msg  string
+		}{
+			{[]string{"--topic", "events"}, "Command must include exactly one action: --describe, --alter"},
+			{[]string{"--describe"}, "At least one entity type must be specified"},
+			{[]string{"--describe", "--entity-type", "bananas"}, "Invalid entity type bananas"},
+			{[]string{"--alter", "--entity-type", "topics", "--add-config", "a=b"}, "An entity name must be specified with --alter of topics"},
+			{[]string{"--alter", "--topic", "events"}, "At least one of --add-config, --add-config-file, or --delete-config must be specified with --alter"},
+			{[]string{"--describe", "--broker", "one"}, "must be a valid integer broker id"},
+			{[]string{"--describe", "--topic", "events", "--entity-name", "x"}, "--entity-{type,name,default} should not be used in conjunction with specific entity flags"},
+			{[]string{"--zookeeper", "zk:2181", "--describe", "--topic", "events"}, "--bootstrap-server"},
+		} {
+			r := kc(tc.args...).wantCode(t, 2)
+			if !strings.Contains(r.stderr, tc.msg) {
+				t.Fatalf("%v: stderr %q lacks %q", tc.args, r.stderr, tc.msg)
+			}
+		}
+		r := kc("--alter", "--topic", "events", "--add-config", "novalue").wantCode(t, 1)
+		if !strings.Contains(r.stderr, `all configs to be added must be in the format "key=val"`) {
+			t.Fatalf("stderr %q", r.stderr)
+		}
+		r = kc("--describe", "--entity-type", "users", "--entity-name", "alice").wantCode(t, 1)
+		if !strings.Contains(r.stderr, "not supported") {
+			t.Fatalf("stderr %q", r.stderr)
+		}
+	})
+}
+
+func TestParseAddConfig(t *testing.T) {
+	p, err := parseAddConfig("a=1, b = [x,y] ,c=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range p.Keys() {
+		v, _ := p.Get(k)
+		got = append(got, k+"="+v)
+	}
+	if strings.Join(got, "|") != "a=1|b=x,y|c=" {
+		t.Fatalf("got %q", got)
+	}
+}
