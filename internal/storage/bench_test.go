@@ -1,0 +1,140 @@
+package storage
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+)
+
+const benchBatchValue = 16<<10 - 200 // records of a ~16 KiB batch
+
+func benchConfig() LogConfig {
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 256 << 20
+	cfg.FlushMessages = math.MaxInt64
+	return cfg
+}
+
+func BenchmarkAppendAsLeader(b *testing.B) {
+	b.Run("page-cache", func(b *testing.B) {
+		_, l, _ := newLog(b, benchConfig())
+		batch := makeBatch(spec{n: 8, value: benchBatchValue / 8})
+		b.SetBytes(int64(len(batch)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := l.AppendAsLeader(batch, 0, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fsync-group-commit", func(b *testing.B) {
+		cfg := benchConfig()
+		cfg.FlushMessages = 1
+		_, l, _ := newLog(b, cfg)
+		batchLen := len(makeBatch(spec{n: 8, value: benchBatchValue / 8}))
+		b.SetBytes(int64(batchLen))
+		b.ReportAllocs()
+		b.SetParallelism(8) // 8 producers per core waiting for durability
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			batch := makeBatch(spec{n: 8, value: benchBatchValue / 8})
+			for pb.Next() {
+				res, err := l.AppendAsLeader(batch, 0, 0)
+				if err == nil {
+					err = l.WaitDurable(context.Background(), res.LastOffset+1)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.ReportMetric(float64(l.fsyncs.Load())/float64(b.N), "fsyncs/op")
+	})
+}
+
+// readLog holds 4000 1 KiB batches.
+func readLog(b *testing.B) *Log {
+	cfg := benchConfig()
+	cfg.SegmentBytes = 1 << 20
+	_, l, _ := newLog(b, cfg)
+	batch := makeBatch(spec{n: 4, value: 240, ts: 1})
+	for i := 0; i < 4000; i++ {
+		if _, err := l.AppendAsLeader(batch, 0, int64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return l
+}
+
+func BenchmarkRead(b *testing.B) {
+	b.Run("near-tail", func(b *testing.B) {
+		l := readLog(b)
+		end := l.LogEndOffset()
+		b.ReportAllocs()
+		var n int64
+		for b.Loop() {
+			s, err := l.Read(end-40, end, 1<<20, true)
+			if err != nil || s.Size == 0 {
+				b.Fatal(err)
+			}
+			n += int64(s.Size)
+			s.Release()
+		}
+		b.SetBytes(n / int64(b.N))
+	})
+	b.Run("indexed", func(b *testing.B) {
+		l := readLog(b)
+		end := l.LogEndOffset()
+		rng := rand.New(rand.NewPCG(1, 2))
+		b.ReportAllocs()
+		var n int64
+		for b.Loop() {
+			s, err := l.Read(rng.Int64N(end-400), end, 64<<10, true)
+			if err != nil || s.Size == 0 {
+				b.Fatal(err)
+			}
+			n += int64(s.Size)
+			s.Release()
+		}
+		b.SetBytes(n / int64(b.N))
+	})
+}
+
+func BenchmarkOffsetIndexLookup(b *testing.B) {
+	ix := newIndex(filepath.Join(b.TempDir(), "0.index"), offsetEntrySize, 0)
+	const entries = 1 << 20
+	if err := ix.activate(entries*offsetEntrySize, true); err != nil {
+		b.Fatal(err)
+	}
+	defer ix.close()
+	for i := int64(0); i < entries; i++ {
+		ix.appendOffset(10*i+9, 4096*i)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	b.SetBytes(offsetEntrySize)
+	b.ReportAllocs()
+	for b.Loop() {
+		ix.lookupOffset(rng.Int64N(10 * entries))
+	}
+}
+
+func BenchmarkOffsetForTimestamp(b *testing.B) {
+	cfg := benchConfig()
+	cfg.SegmentBytes = 1 << 20
+	_, l, _ := newLog(b, cfg)
+	for i := 0; i < 4000; i++ {
+		if _, err := l.AppendAsLeader(makeBatch(spec{n: 4, value: 240, ts: int64(1000 * i), tsStep: 10}), 0, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	b.SetBytes(int64(len(makeBatch(spec{n: 4, value: 240})))) // the batch read to find the record
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := l.OffsetForTimestamp(rng.Int64N(3999 * 1000)); err != nil || !ok {
+			b.Fatal(err)
+		}
+	}
+}
