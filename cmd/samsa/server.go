@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/samsa-io/samsa/internal/broker"
+	"github.com/samsa-io/samsa/internal/config"
+)
+
+// serve runs `samsa server [-c FILE] [--override k=v]...` until ctx is done
+// (SIGINT/SIGTERM), then shuts down cleanly. It returns the exit code.
+func serve(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("samsa server", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	file := fs.String("c", "", "server.properties `file` (Kafka's property names); without it samsa runs a one-node cluster on localhost:9092 with data in ./data")
+	fs.StringVar(file, "config", "", "same as -c")
+	var overrides multiFlag
+	fs.Var(&overrides, "override", "`key=value` that overrides the file (repeatable), as kafka-server-start.sh takes it")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: samsa server [-c server.properties] [--override key=value]...\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 1 && *file == "" {
+		*file = fs.Arg(0) // `samsa server server.properties`, as kafka-server-start.sh takes it
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "samsa server: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "samsa server: %v\n", err)
+		return 2
+	}
+	cfg, warnings, err := config.Load(*file, overrides, os.Environ())
+	if err != nil {
+		log.Error("invalid configuration", "err", err)
+		return 1
+	}
+	for _, w := range warnings {
+		log.Warn(w.Message, "key", w.Key)
+	}
+	b, err := broker.New(cfg, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := b.Run(ctx); err != nil {
+		log.Error("broker stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad --log-format %q (text or json)", format)
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

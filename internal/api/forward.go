@@ -1,0 +1,29 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// forward sends an admin request to the active controller, bounded by the
+// request's own timeout when it has one. On failure it returns nil and the
+// caller answers every item with REQUEST_TIMED_OUT, a retriable error: the
+// operation may or may not have happened, which only a retry can tell.
+func (h *Handler) forward(ctx context.Context, req kmsg.Request, timeoutMillis int32) kmsg.Response {
+	if timeoutMillis > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(timeoutMillis)*time.Millisecond)
+		defer cancel()
+	}
+	resp, err := h.cfg.Controller.Request(ctx, req)
+	if err != nil {
+		h.log.Warn("controller request failed", "api", kmsg.NameForKey(req.Key()), "err", err)
+		return nil
+	}
+	return resp
+}
+
+var errTimedOut = kerr.RequestTimedOut

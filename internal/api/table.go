@@ -1,0 +1,58 @@
+package api
+
+import (
+	"context"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/internal/wire"
+)
+
+// apiFunc runs the synchronous part of one request.
+type apiFunc func(ctx context.Context, c *call) (wire.Reply, error)
+
+// apiDef is one row of the table: an API key, the versions served and the
+// function serving them.
+type apiDef struct {
+	key      int16
+	min, max int16
+	fn       apiFunc
+}
+
+const (
+	apiVersionsKey = 18
+	maxKey         = 92 // highest key kmsg knows
+)
+
+// table lists every API this broker serves. Version ranges reach from the
+// oldest version that clients still in use send (kafka-python 2.0.2,
+// librdkafka 1.x/2.x, Java 2.x) to the newest kmsg knows. Where a range
+// starts above 0 the comment says why.
+func (h *Handler) table() []*apiDef {
+	newest := func(key int16) int16 { return kmsg.RequestForKey(key).MaxVersion() }
+	return []*apiDef{
+		// Produce v0–v2 carry message format v0/v1, which is converted to
+		// v2 on append (record.ConvertLegacy). Advertising v0 also matters
+		// to librdkafka, which derives its compression support from it
+		// (KAFKA-18659).
+		{0, 0, newest(0), h.produce},
+		// Fetch v0–v3 would need down-conversion to message format v0/v1;
+		// like Kafka 4.0 (KIP-896) samsa starts at v4.
+		{1, 4, newest(1), h.fetch},
+		{2, 0, newest(2), h.listOffsets},
+		{3, 0, newest(3), h.metadata},
+		{apiVersionsKey, 0, newest(apiVersionsKey), h.apiVersions},
+		{19, 0, newest(19), h.createTopics},
+		{20, 0, newest(20), h.deleteTopics},
+		{21, 0, newest(21), h.deleteRecords},
+		{22, 0, newest(22), h.initProducerID},
+		{23, 0, newest(23), h.offsetForLeaderEpoch},
+		{32, 0, newest(32), h.describeConfigs},
+		{33, 0, newest(33), h.alterConfigs},
+		{35, 0, newest(35), h.describeLogDirs},
+		{37, 0, newest(37), h.createPartitions},
+		{44, 0, newest(44), h.incrementalAlterConfigs},
+		{60, 0, newest(60), h.describeCluster},
+		{75, 0, newest(75), h.describeTopicPartitions},
+	}
+}

@@ -1,0 +1,344 @@
+// Package broker is samsa's composition root: it builds the parts of a node
+// from its configuration and owns their start and stop order. It holds no
+// logic of its own beyond that order and the broker's lifecycle towards the
+// controller (registration and heartbeats, registration.go).
+//
+// Start order: log directories → metadata image and the partition manager
+// listening to it → the metadata log (which replays into the image) →
+// controller → broker registration, and once the broker is unfenced, the
+// client listeners. Stop runs the other way, answering in-flight requests
+// first: stop reading requests, make appended data durable so waiting
+// acknowledgements go out, stop leading (long-polling fetches answer at
+// once), drain the connections, stop the metadata log, close the logs
+// (writing the clean-shutdown marker so the next start skips recovery).
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/api"
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/controller"
+	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/partition"
+	"github.com/samsa-io/samsa/internal/quorum"
+	"github.com/samsa-io/samsa/internal/server"
+	"github.com/samsa-io/samsa/internal/storage"
+	"github.com/samsa-io/samsa/internal/txn"
+)
+
+// shutdownGrace bounds how long in-flight requests may take to be answered
+// during a clean shutdown.
+const shutdownGrace = 10 * time.Second
+
+// Broker is one samsa node.
+type Broker struct {
+	cfg *config.Broker
+	log *slog.Logger
+
+	dirs       []*storage.Dir
+	meta       *metadata.Loader
+	partitions *partition.Manager
+	quorum     *quorum.Node
+	controller *controller.Controller
+	client     *controller.Client
+	server     *server.Server
+	reg        *registration
+
+	ready   chan struct{}      // closed once the listeners serve
+	stopRun context.CancelFunc // ends the goroutines Start began
+	wg      sync.WaitGroup     // those goroutines
+}
+
+// New opens the node's storage and metadata log. Nothing listens until Run.
+func New(cfg *config.Broker, log *slog.Logger) (*Broker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &Broker{cfg: cfg, log: log.With("node_id", cfg.NodeID), ready: make(chan struct{})}
+	if err := b.open(); err != nil {
+		b.closeStorage()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Broker) open() error {
+	for _, path := range b.cfg.LogDirs {
+		d, err := storage.OpenDir(path, storage.DirOptions{Logger: b.log.With("dir", path)})
+		if err != nil {
+			return fmt.Errorf("open log dir %s: %w", path, err)
+		}
+		b.dirs = append(b.dirs, d)
+		if m, ok := d.Meta(); ok && m.NodeID != b.cfg.NodeID {
+			return fmt.Errorf("log dir %s belongs to node %d, not %d (node.id)", path, m.NodeID, b.cfg.NodeID)
+		}
+	}
+	b.meta = metadata.NewLoader(b.log.With("component", "metadata"))
+	pm, err := partition.NewManager(partition.ManagerConfig{
+		NodeID: b.cfg.NodeID, Broker: b.cfg, Dirs: b.dirs, Logger: b.log,
+	})
+	if err != nil {
+		return err
+	}
+	b.partitions = pm
+	b.meta.Subscribe(pm.Apply)
+	b.meta.Subscribe(b.checkClusterID)
+
+	q, err := quorum.Open(quorum.Config{
+		NodeID: uint64(b.cfg.NodeID),
+		Voters: voters(b.cfg),
+		Dir:    filepath.Join(b.cfg.Quorum.MetadataLogDir, partition.MetadataTopic+"-0"),
+		Logger: b.log.With("component", "quorum"),
+	}, stateMachine{b.meta})
+	if err != nil {
+		return fmt.Errorf("open metadata log: %w", err)
+	}
+	b.quorum = q
+	b.controller = controller.New(controller.Config{
+		NodeID: b.cfg.NodeID, Broker: b.cfg, Log: q, Metadata: b.meta,
+		Logger: b.log.With("component", "controller"),
+	})
+	b.client = controller.NewClient(b.controller)
+	return nil
+}
+
+// Run runs the node until ctx is done, then stops it cleanly.
+func (b *Broker) Run(ctx context.Context) error {
+	if err := b.Start(ctx); err != nil {
+		b.Stop()
+		return err
+	}
+	<-ctx.Done()
+	b.log.Info("shutting down")
+	return b.Stop()
+}
+
+// Start starts every part and returns once the client listeners serve.
+func (b *Broker) Start(ctx context.Context) error {
+	if err := b.bind(); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	b.stopRun = cancel
+	b.quorum.OnLeaderChange(func(leader, term uint64) {
+		if leader == uint64(b.cfg.NodeID) {
+			b.log.Info("became the active controller", "term", term)
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.activateController(runCtx)
+			}()
+		}
+	})
+	if err := b.quorum.Start(runCtx); err != nil {
+		return fmt.Errorf("start metadata log: %w", err)
+	}
+	b.reg = newRegistration(b)
+	b.wg.Add(2)
+	go func() { defer b.wg.Done(); b.reg.run(runCtx) }()
+	go func() { defer b.wg.Done(); b.partitions.Run(runCtx) }()
+
+	// Serve clients once this broker is registered and unfenced: before
+	// that it leads nothing and Metadata would not list it.
+	select {
+	case <-b.reg.unfenced:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.quorum.Done():
+		return fmt.Errorf("metadata log stopped: %w", b.quorum.Err())
+	case <-time.After(time.Duration(b.cfg.Quorum.InitialRegistrationTimeoutMs) * time.Millisecond):
+		return errors.New("timed out registering with the controller (initial.broker.registration.timeout.ms)")
+	}
+	b.partitions.DeleteStrays(b.meta.Image())
+	b.serve()
+	return nil
+}
+
+// bind binds the client listeners, so that ports chosen by the system
+// (port 0) are known before the broker registers its endpoints.
+func (b *Broker) bind() error {
+	var listeners []server.Listener
+	for _, l := range b.cfg.BrokerListeners() {
+		listeners = append(listeners, server.Listener{Name: l.Name, Addr: l.Addr()})
+	}
+	n := b.cfg.Network
+	b.server = server.New(server.Config{
+		Listeners:           listeners,
+		MaxRequestBytes:     n.SocketRequestMaxBytes,
+		IdleTimeout:         millis(n.ConnectionsMaxIdleMs),
+		RequestTimeout:      millis(int64(n.RequestTimeoutMs)),
+		MaxConnections:      int(n.MaxConnections),
+		MaxConnectionsPerIP: int(n.MaxConnectionsPerIP),
+		Logger:              b.log.With("component", "server"),
+	})
+	return b.server.Listen()
+}
+
+// advertised returns the listeners this broker registers: the advertised
+// ones, with port 0 replaced by the port actually bound.
+func (b *Broker) advertised() []config.Listener {
+	bound := map[string]int{}
+	for i, a := range b.server.Addrs() {
+		if ta, ok := a.(*net.TCPAddr); ok {
+			bound[b.cfg.BrokerListeners()[i].Name] = ta.Port
+		}
+	}
+	out := b.cfg.AdvertisedBrokerListeners()
+	for i := range out {
+		if out[i].Port == 0 {
+			out[i].Port = bound[out[i].Name]
+		}
+	}
+	return out
+}
+
+// serve starts answering clients.
+func (b *Broker) serve() {
+	h := api.New(api.Config{
+		NodeID:      b.cfg.NodeID,
+		Broker:      b.cfg,
+		Metadata:    b.meta,
+		Controller:  b.client,
+		Partitions:  b.partitions,
+		ProducerIDs: b.producerIDs(),
+		Dirs:        b.dirs,
+		Logger:      b.log.With("component", "api"),
+		ControllerID: func() int32 {
+			id, _ := b.quorum.Leader()
+			if id == 0 {
+				return -1
+			}
+			return int32(id)
+		},
+	})
+	b.server.Serve(h)
+	close(b.ready)
+	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())
+}
+
+// Addrs returns the bound client listener addresses (useful with port 0).
+// It must be called after Start returned successfully.
+func (b *Broker) Addrs() []net.Addr { return b.server.Addrs() }
+
+// Stop shuts the node down cleanly. It is safe to call once after Start,
+// whether Start succeeded or not.
+func (b *Broker) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if b.server != nil {
+		b.server.StopReading()
+	}
+	b.partitions.Flush(ctx)
+	b.partitions.StopServing()
+	if b.server != nil {
+		b.server.Close(ctx)
+	}
+	if b.reg != nil {
+		b.reg.shutdown(ctx)
+	}
+	if b.stopRun != nil {
+		b.stopRun()
+	}
+	b.wg.Wait()
+	b.quorum.Stop()
+	return b.closeStorage()
+}
+
+func (b *Broker) closeStorage() error {
+	if b.partitions != nil {
+		err := b.partitions.Close()
+		b.partitions = nil
+		return err
+	}
+	var first error
+	for _, d := range b.dirs {
+		if err := d.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// activateController runs what a newly elected controller must do first.
+func (b *Broker) activateController(ctx context.Context) {
+	clusterID := ""
+	for _, d := range b.dirs {
+		if m, ok := d.Meta(); ok && m.ClusterID != "" {
+			clusterID = m.ClusterID
+			break
+		}
+	}
+	if err := b.controller.EnsureClusterID(ctx, clusterID); err != nil && ctx.Err() == nil {
+		b.log.Error("cannot set the cluster id", "err", err)
+	}
+}
+
+// checkClusterID records the cluster id in every log directory once it is
+// known, and refuses directories that belong to another cluster.
+func (b *Broker) checkClusterID(d *metadata.Delta, img *metadata.Image) {
+	if !d.ClusterIDChange || img.ClusterID() == "" {
+		return
+	}
+	for _, dir := range b.dirs {
+		m, ok := dir.Meta()
+		if ok && m.ClusterID != "" && m.ClusterID != img.ClusterID() {
+			b.log.Error("log dir belongs to another cluster", "dir", dir.Path(), "dir_cluster_id", m.ClusterID, "cluster_id", img.ClusterID())
+			continue
+		}
+		if !ok || m.ClusterID == "" {
+			m.Version, m.ClusterID, m.NodeID = 1, img.ClusterID(), b.cfg.NodeID
+			if m.DirectoryID == metadata.ZeroUUID {
+				m.DirectoryID = metadata.NewUUID()
+			}
+			if err := dir.SetMeta(m); err != nil {
+				b.log.Error("cannot write meta.properties", "dir", dir.Path(), "err", err)
+			}
+		}
+	}
+}
+
+// producerIDs returns the allocator InitProducerId draws from, fed with
+// blocks from the controller under this broker's epoch.
+func (b *Broker) producerIDs() *txn.IDAllocator {
+	return txn.NewIDAllocator(func(ctx context.Context) (int64, int32, error) {
+		return b.reg.allocateProducerIDs(ctx)
+	})
+}
+
+func voters(cfg *config.Broker) []quorum.Voter {
+	out := make([]quorum.Voter, 0, len(cfg.Quorum.Voters))
+	for _, v := range cfg.Quorum.Voters {
+		out = append(out, quorum.Voter{ID: uint64(v.ID), Addr: v.Addr()})
+	}
+	return out
+}
+
+func millis(ms int64) time.Duration {
+	if ms < 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// stateMachine feeds committed metadata log entries to the loader.
+type stateMachine struct{ l *metadata.Loader }
+
+func (s stateMachine) Apply(entries []quorum.Entry) {
+	idx := make([]uint64, len(entries))
+	data := make([][]byte, len(entries))
+	for i, e := range entries {
+		idx[i], data[i] = e.Index, e.Data
+	}
+	s.l.Apply(idx, data)
+}
+
+func (s stateMachine) Snapshot() ([]byte, uint64)              { return s.l.Snapshot() }
+func (s stateMachine) Restore(data []byte, index uint64) error { return s.l.Restore(data, index) }

@@ -1,0 +1,315 @@
+// Package partition owns the replicas this broker hosts: for each, its log,
+// its role (leader or follower) and leader epoch, its high watermark, and the
+// produce and fetch requests waiting on it. Manager keeps the set of replicas
+// in step with the metadata image.
+//
+// Terms, as Kafka uses them:
+//   - log end offset: the offset the next appended record gets;
+//   - durable offset: everything below it survives a crash under the topic's
+//     flush policy (fsynced in fsync mode, written in page-cache mode);
+//   - high watermark: everything below it is on every in-sync replica,
+//     durably; consumers read only below it, and acks=all waits for it;
+//   - leader epoch: the number of the current leadership, stamped on every
+//     batch the leader appends and checked against what clients believe
+//     (KIP-320).
+//
+// Concurrency: appends to one partition are serialized by the storage log;
+// reads run concurrently with appends and with each other. The role fields
+// are guarded by mu, held only briefly and never across I/O. The high
+// watermark is an atomic that only moves forward while the leadership lasts.
+// Waiters (acks, long-polling fetches) are woken through notify channels,
+// never by holding a lock.
+package partition
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/storage"
+)
+
+// Partition is one replica of a partition on this broker.
+type Partition struct {
+	Topic   string        // immutable
+	ID      int32         // immutable
+	TopicID metadata.UUID // immutable
+
+	nodeID int32
+	log    *storage.Log
+	logger *slog.Logger
+	cfg    atomic.Pointer[settings] // the topic's resolved configuration
+
+	mu          sync.Mutex // guards the role fields below
+	leader      bool
+	leaderEpoch int32
+	isr         []int32
+
+	hw atomic.Int64 // high watermark
+
+	notifyMu sync.Mutex           // guards advanced and waiters
+	advanced chan struct{}        // closed, then replaced, whenever hw or the durable offset moves
+	waiters  map[*Waiter]struct{} // long-polling fetches watching this partition
+}
+
+func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, logger *slog.Logger) *Partition {
+	return &Partition{
+		Topic: topic, ID: id, TopicID: topicID, nodeID: nodeID,
+		logger:   logger.With("topic", topic, "partition", id),
+		advanced: make(chan struct{}),
+		waiters:  map[*Waiter]struct{}{},
+	}
+}
+
+// Log returns the partition's log.
+func (p *Partition) Log() *storage.Log { return p.log }
+
+// HighWatermark returns the high watermark.
+func (p *Partition) HighWatermark() int64 { return p.hw.Load() }
+
+// LeaderEpoch returns the current leader epoch.
+func (p *Partition) LeaderEpoch() int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leaderEpoch
+}
+
+// IsLeader reports whether this replica leads the partition.
+func (p *Partition) IsLeader() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leader
+}
+
+// setRole applies the role the metadata gives this replica.
+func (p *Partition) setRole(mp *metadata.Partition) {
+	p.mu.Lock()
+	wasLeader, oldEpoch := p.leader, p.leaderEpoch
+	p.leader = mp.Leader == p.nodeID
+	p.leaderEpoch = mp.LeaderEpoch
+	p.isr = mp.ISR
+	p.mu.Unlock()
+	if p.leader && (!wasLeader || oldEpoch != mp.LeaderEpoch) {
+		p.logger.Info("became leader", "leader_epoch", mp.LeaderEpoch, "log_end_offset", p.log.LogEndOffset())
+	} else if !p.leader && wasLeader {
+		p.logger.Info("stopped leading", "leader_epoch", mp.LeaderEpoch, "leader", mp.Leader)
+	}
+	p.maybeAdvanceHW()
+	p.wake() // waiters re-check leadership
+}
+
+// maybeAdvanceHW moves the high watermark to the offset every in-sync
+// replica has durably. With this broker as the only in-sync replica that is
+// its own durable offset.
+func (p *Partition) maybeAdvanceHW() {
+	p.mu.Lock()
+	leader := p.leader
+	p.mu.Unlock()
+	if !leader {
+		return
+	}
+	target := p.log.DurableOffset()
+	for {
+		cur := p.hw.Load()
+		if target <= cur {
+			return
+		}
+		if p.hw.CompareAndSwap(cur, target) {
+			p.wake()
+			return
+		}
+	}
+}
+
+// onDurable is the log's callback when more of it became durable.
+func (p *Partition) onDurable(int64) {
+	p.maybeAdvanceHW()
+	p.wake() // acks=1 waiters wait on the durable offset itself
+}
+
+// wake tells everything waiting on this partition to look again.
+func (p *Partition) wake() {
+	p.notifyMu.Lock()
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+	for w := range p.waiters {
+		select {
+		case w.C <- struct{}{}:
+		default:
+		}
+	}
+	p.notifyMu.Unlock()
+}
+
+func (p *Partition) advancedChan() <-chan struct{} {
+	p.notifyMu.Lock()
+	defer p.notifyMu.Unlock()
+	return p.advanced
+}
+
+// Waiter lets one long-polling fetch wait on many partitions at once.
+type Waiter struct {
+	C chan struct{} // receives when a watched partition may have news
+}
+
+// NewWaiter returns a waiter.
+func NewWaiter() *Waiter { return &Waiter{C: make(chan struct{}, 1)} }
+
+// Watch makes the partition signal w when its high watermark moves.
+func (p *Partition) Watch(w *Waiter) {
+	p.notifyMu.Lock()
+	p.waiters[w] = struct{}{}
+	p.notifyMu.Unlock()
+}
+
+// Unwatch undoes Watch.
+func (p *Partition) Unwatch(w *Waiter) {
+	p.notifyMu.Lock()
+	delete(p.waiters, w)
+	p.notifyMu.Unlock()
+}
+
+// AppendParams is one partition of a produce request.
+type AppendParams struct {
+	Records        []byte // the request's bytes; may be modified in place
+	Acks           int16
+	Now            int64 // ms since epoch
+	ProduceVersion int16
+}
+
+// AppendResult is what a produce response reports for a partition.
+type AppendResult struct {
+	BaseOffset     int64
+	LastOffset     int64
+	LogAppendTime  int64 // -1 unless the topic uses LogAppendTime
+	LogStartOffset int64
+}
+
+// AppendError is a produce failure: a Kafka error code, its message, and the
+// records at fault when the failure concerns individual records.
+type AppendError struct {
+	Code         *kerr.Error
+	Message      string
+	RecordErrors []RecordError
+}
+
+// RecordError is one record's failure (Produce v8+).
+type RecordError struct {
+	Index   int32
+	Message string
+}
+
+// Append validates and appends one partition's records as leader.
+func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
+	st := p.cfg.Load()
+	p.mu.Lock()
+	leader, epoch, isrLen := p.leader, p.leaderEpoch, len(p.isr)
+	p.mu.Unlock()
+	if !leader {
+		return AppendResult{}, &AppendError{Code: kerr.NotLeaderForPartition}
+	}
+	if ap.Acks == -1 && int32(isrLen) < st.minInsyncReplicas {
+		return AppendResult{}, &AppendError{Code: kerr.NotEnoughReplicas,
+			Message: "The size of the current ISR is insufficient to satisfy the min.isr requirement"}
+	}
+	batch, info, err := p.prepare(ap, st)
+	if err != nil {
+		ae := &AppendError{Code: record.ErrorCode(err), Message: err.Error()}
+		for _, re := range record.RecordErrors(err) {
+			ae.RecordErrors = append(ae.RecordErrors, RecordError{Index: re.BatchIndex, Message: re.Msg})
+		}
+		return AppendResult{}, ae
+	}
+	if info.Header.Transactional() {
+		return AppendResult{}, &AppendError{Code: kerr.InvalidTxnState, Message: "transactions are not supported by this broker yet"}
+	}
+	res, err := p.log.AppendAsLeader(batch, epoch, ap.Now)
+	if err != nil {
+		var ke *kerr.Error
+		if errors.As(err, &ke) {
+			return AppendResult{}, &AppendError{Code: ke, Message: err.Error()}
+		}
+		p.logger.Error("append failed", "err", err)
+		return AppendResult{}, &AppendError{Code: kerr.KafkaStorageError, Message: "the broker could not write to its log"}
+	}
+	// In page-cache mode the append itself made the data durable.
+	p.maybeAdvanceHW()
+	return AppendResult{
+		BaseOffset: res.BaseOffset, LastOffset: res.LastOffset,
+		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset,
+	}, nil
+}
+
+// prepare converts, validates and (when the topic asks for another codec)
+// recompresses the records into the batch to append.
+func (p *Partition) prepare(ap AppendParams, st *settings) ([]byte, record.Info, error) {
+	opts := st.validate
+	opts.Now = ap.Now
+	opts.NoZstd = ap.ProduceVersion < 7
+	batch := ap.Records
+	if ap.ProduceVersion < 3 {
+		converted, err := record.ConvertLegacy(batch, opts)
+		if err != nil {
+			return nil, record.Info{}, err
+		}
+		batch = converted
+	}
+	info, err := record.Validate(batch, opts)
+	if err != nil {
+		return nil, info, err
+	}
+	if st.recompress && info.Codec != st.codec {
+		batch, err = record.Recompress(batch, st.codec, opts.DecompressLimit)
+		if err != nil {
+			return nil, info, err
+		}
+		if info, err = record.Validate(batch, opts); err != nil {
+			return nil, info, err
+		}
+	}
+	return batch, info, nil
+}
+
+// Acked reports whether a produce whose batch ends before next is
+// acknowledged under acks: acks=-1 needs the high watermark, acks=1 this
+// replica's durable offset.
+func (p *Partition) Acked(next int64, acks int16) bool {
+	if acks == -1 {
+		return p.hw.Load() >= next
+	}
+	return p.log.DurableOffset() >= next
+}
+
+// WaitAcked waits until Acked(next, acks), the leadership is lost, or ctx
+// ends (REQUEST_TIMED_OUT).
+func (p *Partition) WaitAcked(ctx context.Context, next int64, acks int16) *kerr.Error {
+	for {
+		ch := p.advancedChan()
+		if p.Acked(next, acks) {
+			return nil
+		}
+		if !p.IsLeader() {
+			return kerr.NotLeaderForPartition
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return kerr.RequestTimedOut
+		}
+	}
+}
+
+// stop makes the replica serve nothing more: it no longer leads, and every
+// waiter wakes to find that out.
+func (p *Partition) stop() {
+	p.mu.Lock()
+	p.leader = false
+	p.mu.Unlock()
+	p.wake()
+}

@@ -1,0 +1,66 @@
+package partition
+
+import (
+	"slices"
+
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/record"
+	"github.com/samsa-io/samsa/internal/storage"
+)
+
+// settings is a topic's configuration, resolved and translated into what
+// the partition's parts take. Immutable; replaced whole on a config change.
+type settings struct {
+	topic             config.Topic
+	log               storage.LogConfig
+	validate          record.ValidateOptions
+	minInsyncReplicas int32
+	recompress        bool         // compression.type names a codec, not "producer"
+	codec             record.Codec // the codec to store batches in when recompress
+}
+
+// codecs maps compression.type values to codecs.
+var codecs = map[string]record.Codec{
+	"uncompressed": record.CodecNone,
+	"gzip":         record.CodecGzip,
+	"snappy":       record.CodecSnappy,
+	"lz4":          record.CodecLZ4,
+	"zstd":         record.CodecZstd,
+}
+
+func newSettings(t config.Topic, producerIDExpirationMs int64) *settings {
+	lc := storage.DefaultLogConfig()
+	lc.SegmentBytes = int64(t.SegmentBytes)
+	lc.SegmentMs = t.SegmentMs
+	lc.SegmentJitterMs = t.SegmentJitterMs
+	lc.IndexIntervalBytes = t.IndexIntervalBytes
+	lc.SegmentIndexBytes = t.SegmentIndexBytes
+	lc.RetentionMs = t.RetentionMs
+	lc.RetentionBytes = t.RetentionBytes
+	lc.FlushMessages = t.FlushMessages
+	lc.FlushMs = t.FlushMs
+	lc.FileDeleteDelayMs = t.FileDeleteDelayMs
+	lc.Preallocate = t.Preallocate
+	lc.MaxMessageBytes = t.MaxMessageBytes
+	if producerIDExpirationMs > 0 {
+		lc.ProducerIDExpirationMs = producerIDExpirationMs
+	}
+	s := &settings{
+		topic: t,
+		log:   lc,
+		validate: record.ValidateOptions{
+			MaxMessageBytes:      int(t.MaxMessageBytes),
+			LogAppendTime:        t.TimestampType == "LogAppendTime",
+			CheckTimestamps:      t.TimestampType != "LogAppendTime",
+			TimestampBeforeMaxMs: t.TimestampBeforeMaxMs,
+			TimestampAfterMaxMs:  t.TimestampAfterMaxMs,
+			RequireKeys:          slices.Contains(t.CleanupPolicy, "compact"),
+		},
+		minInsyncReplicas: t.MinInSyncReplicas,
+	}
+	if c, ok := codecs[t.CompressionType]; ok {
+		s.recompress, s.codec = true, c
+		s.validate.CheckCompressedRecords = true
+	}
+	return s
+}
