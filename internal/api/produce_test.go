@@ -1,0 +1,276 @@
+package api_test
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
+
+	"github.com/samsa-io/samsa/internal/clustertest"
+	"github.com/samsa-io/samsa/internal/record"
+)
+
+// batch builds a v2 batch of n small records.
+func batch(t *testing.T, n int, codec record.Codec, pid int64, epoch int16, seq int32) []byte {
+	t.Helper()
+	b := record.NewBuilder(codec)
+	if pid >= 0 {
+		b.SetProducer(pid, epoch, seq)
+	}
+	now := time.Now().UnixMilli()
+	for i := range n {
+		b.Add(now, []byte{byte('k' + i%3)}, bytes.Repeat([]byte{'v'}, 10+i), nil)
+	}
+	out, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// produceRaw sends one Produce request with one batch and returns the
+// partition's response.
+func produceRaw(t *testing.T, cl *kgo.Client, topic string, acks int16, records []byte) kmsg.ProduceResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = acks, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = records
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	req.Version = 8 // topics by name; per-record errors
+	resp, err := req.RequestWith(ctxT(t), cl)
+	if err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	return resp.Topics[0].Partitions[0]
+}
+
+// pinned returns a client that sends the request versions we build by hand
+// (Produce v8 names topics; newer versions need ids).
+func pinned(t *testing.T, c *clustertest.Cluster) *kgo.Client {
+	return c.Client(t, kgo.MaxVersions(kversion.V2_4_0())) // Produce v8
+}
+
+func TestProduceRejectsBadBatches(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := ctxT(t)
+	adm := c.Admin(t)
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": strPtr("2000")}, "p"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"cleanup.policy": strPtr("compact")}, "compacted"); err != nil {
+		t.Fatal(err)
+	}
+	cl := pinned(t, c)
+
+	good := batch(t, 3, record.CodecNone, -1, -1, -1)
+	if r := produceRaw(t, cl, "p", -1, good); r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("good batch: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	badCRC := bytes.Clone(good)
+	badCRC[len(badCRC)-1] ^= 0xff
+	tooBig := batch(t, 100, record.CodecNone, -1, -1, -1)
+	noKey := func() []byte {
+		b := record.NewBuilder(record.CodecNone)
+		b.Add(time.Now().UnixMilli(), nil, []byte("v"), nil)
+		out, _ := b.Build(nil)
+		return out
+	}()
+	for name, tc := range map[string]struct {
+		topic   string
+		records []byte
+		want    *kerr.Error
+	}{
+		"bad crc":                   {"p", badCRC, kerr.CorruptMessage},
+		"over max.message.bytes":    {"p", tooBig, kerr.MessageTooLarge},
+		"truncated":                 {"p", good[:len(good)-5], kerr.CorruptMessage},
+		"no key on compacted topic": {"compacted", noKey, kerr.InvalidRecord},
+	} {
+		r := produceRaw(t, cl, tc.topic, -1, tc.records)
+		if r.ErrorCode != tc.want.Code && !(name == "truncated" && r.ErrorCode == kerr.InvalidRecord.Code) {
+			t.Errorf("%s: got %v, want %v", name, kerr.ErrorForCode(r.ErrorCode), tc.want)
+		}
+	}
+	// Nothing of the rejected batches became visible; the connection works.
+	end, _ := adm.ListEndOffsets(ctx, "p")
+	if o, _ := end.Lookup("p", 0); o.Offset != 3 {
+		t.Fatalf("end offset %d after rejected batches", o.Offset)
+	}
+	if r := produceRaw(t, cl, "p", 1, good); r.ErrorCode != 0 || r.BaseOffset != 3 {
+		t.Fatalf("after rejections: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+}
+
+func TestProduceAcksOnTheWire(t *testing.T) {
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{"auto.create.topics.enable": "false"}))
+	if _, err := c.Admin(t).CreateTopic(ctxT(t), 1, 1, nil, "a"); err != nil {
+		t.Fatal(err)
+	}
+	produce := func(topic string, acks int16) *kmsg.ProduceRequest {
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = acks, 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = batch(t, 1, record.CodecNone, -1, -1, -1)
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return req
+	}
+	conn := dialRaw(t, c)
+	// acks=2 does not exist.
+	resp := conn.roundTrip(t, produce("a", 2), 8).(*kmsg.ProduceResponse)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRequiredAcks.Code {
+		t.Fatalf("acks=2: %v", kerr.ErrorForCode(code))
+	}
+	// acks=0 gets no response: the next request's answer comes first.
+	conn.send(t, produce("a", 0), 8)
+	if _, ok := conn.roundTrip(t, kmsg.NewPtrApiVersionsRequest(), 3).(*kmsg.ApiVersionsResponse); !ok {
+		t.Fatal("acks=0 produce answered")
+	}
+	// acks=0 that fails closes the connection, as in Kafka.
+	conn.send(t, produce("missing", 0), 8)
+	conn.expectClosed(t)
+	end, _ := c.Admin(t).ListEndOffsets(ctxT(t), "a")
+	if o, _ := end.Lookup("a", 0); o.Offset != 1 {
+		t.Fatalf("end offset %d, want 1 (only the acks=0 record)", o.Offset)
+	}
+}
+
+func TestIdempotentRetriesAreNotWrittenTwice(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := ctxT(t)
+	if _, err := c.Admin(t).CreateTopic(ctx, 1, 1, nil, "idem"); err != nil {
+		t.Fatal(err)
+	}
+	cl := pinned(t, c)
+	init, err := kmsg.NewPtrInitProducerIDRequest().RequestWith(ctx, cl)
+	if err != nil || init.ErrorCode != 0 {
+		t.Fatal(err, init)
+	}
+	pid, epoch := init.ProducerID, init.ProducerEpoch
+
+	first := batch(t, 5, record.CodecNone, pid, epoch, 0)
+	r := produceRaw(t, cl, "idem", -1, first)
+	if r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("first: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	second := batch(t, 5, record.CodecSnappy, pid, epoch, 5)
+	if r := produceRaw(t, cl, "idem", -1, second); r.ErrorCode != 0 || r.BaseOffset != 5 {
+		t.Fatalf("second: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	// The retry of the first batch gets its original offset and writes nothing.
+	if r := produceRaw(t, cl, "idem", -1, batch(t, 5, record.CodecNone, pid, epoch, 0)); r.ErrorCode != 0 || r.BaseOffset != 0 {
+		t.Fatalf("retry: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	// A gap in the sequence is refused.
+	if r := produceRaw(t, cl, "idem", -1, batch(t, 1, record.CodecNone, pid, epoch, 42)); r.ErrorCode != kerr.OutOfOrderSequenceNumber.Code {
+		t.Fatalf("gap: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+	end, _ := c.Admin(t).ListEndOffsets(ctx, "idem")
+	if o, _ := end.Lookup("idem", 0); o.Offset != 10 {
+		t.Fatalf("end offset %d, want 10", o.Offset)
+	}
+	// The producer state survives a restart: the retry is still recognised.
+	c.Restart(0)
+	cl = pinned(t, c)
+	if r := produceRaw(t, cl, "idem", -1, batch(t, 5, record.CodecSnappy, pid, epoch, 5)); r.ErrorCode != 0 || r.BaseOffset != 5 {
+		t.Fatalf("retry after restart: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+	if r := produceRaw(t, cl, "idem", -1, batch(t, 1, record.CodecNone, pid, epoch, 10)); r.ErrorCode != 0 || r.BaseOffset != 10 {
+		t.Fatalf("next after restart: %v at %d", kerr.ErrorForCode(r.ErrorCode), r.BaseOffset)
+	}
+}
+
+func TestLogAppendTimeTopic(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := ctxT(t)
+	if _, err := c.Admin(t).CreateTopic(ctx, 1, 1, map[string]*string{"message.timestamp.type": strPtr("LogAppendTime")}, "lat"); err != nil {
+		t.Fatal(err)
+	}
+	cl := pinned(t, c)
+	before := time.Now().UnixMilli()
+	b := record.NewBuilder(record.CodecNone)
+	b.Add(1000, nil, []byte("old"), nil)
+	raw, _ := b.Build(nil)
+	r := produceRaw(t, cl, "lat", -1, raw)
+	if r.ErrorCode != 0 || r.LogAppendTime < before {
+		t.Fatalf("log append time %d (before %d): %v", r.LogAppendTime, before, kerr.ErrorForCode(r.ErrorCode))
+	}
+	got := consumeN(t, c, "lat", 1)
+	if got[0].Timestamp.UnixMilli() != r.LogAppendTime || got[0].Attrs.TimestampType() != 1 {
+		t.Fatalf("consumed timestamp %v type %d, want %d", got[0].Timestamp.UnixMilli(), got[0].Attrs.TimestampType(), r.LogAppendTime)
+	}
+}
+
+func TestFetchSessionIncrementalAndEpochs(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := ctxT(t)
+	if _, err := c.Admin(t).CreateTopic(ctx, 2, 1, nil, "s"); err != nil {
+		t.Fatal(err)
+	}
+	prod := c.Client(t, kgo.DefaultProduceTopic("s"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	produceAll(t, prod, &kgo.Record{Partition: 0, Value: []byte("a")}, &kgo.Record{Partition: 1, Value: []byte("b")})
+	td, _ := c.Admin(t).ListTopics(ctx, "s")
+	id := td["s"].ID
+	cl := c.Client(t)
+
+	fetch := func(sessionID, epoch int32, parts map[int32]int64) *kmsg.FetchResponse {
+		t.Helper()
+		req := kmsg.NewPtrFetchRequest()
+		req.SessionID, req.SessionEpoch, req.MaxWaitMillis, req.MaxBytes = sessionID, epoch, 0, 1<<20
+		if len(parts) > 0 {
+			rt := kmsg.NewFetchRequestTopic()
+			rt.Topic, rt.TopicID = "s", id
+			for p, off := range parts {
+				rp := kmsg.NewFetchRequestTopicPartition()
+				rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, off, 1<<20
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			req.Topics = append(req.Topics, rt)
+		}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	count := func(r *kmsg.FetchResponse) int {
+		n := 0
+		for _, t := range r.Topics {
+			n += len(t.Partitions)
+		}
+		return n
+	}
+	full := fetch(0, 0, map[int32]int64{0: 0, 1: 0})
+	if full.ErrorCode != 0 || full.SessionID == 0 || count(full) != 2 {
+		t.Fatalf("initial session fetch: %+v", full)
+	}
+	sid := full.SessionID
+	// Nothing changed since: the incremental answer lists no partition.
+	if r := fetch(sid, 1, map[int32]int64{0: 1, 1: 1}); r.ErrorCode != 0 || count(r) != 0 {
+		t.Fatalf("incremental with no news: %d partitions, %v", count(r), kerr.ErrorForCode(r.ErrorCode))
+	}
+	// New data on partition 1 only: only it is listed.
+	produceAll(t, prod, &kgo.Record{Partition: 1, Value: []byte("c")})
+	r := fetch(sid, 2, nil)
+	if r.ErrorCode != 0 || count(r) != 1 || r.Topics[0].Partitions[0].Partition != 1 {
+		t.Fatalf("incremental with news on partition 1: %+v", r.Topics)
+	}
+	// A wrong epoch and an unknown session are errors.
+	if r := fetch(sid, 7, nil); r.ErrorCode != kerr.InvalidFetchSessionEpoch.Code {
+		t.Fatalf("wrong epoch: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+	if r := fetch(sid+1000, 1, nil); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
+		t.Fatalf("unknown session: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+}
+
+func strPtr(s string) *string { return &s }

@@ -1,0 +1,255 @@
+package controller
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/metadata"
+)
+
+// memLog applies proposals straight to a loader, as a one-voter quorum does.
+type memLog struct {
+	l   *metadata.Loader
+	idx uint64
+}
+
+func (m *memLog) Propose(_ context.Context, data []byte) (uint64, error) {
+	m.idx++
+	m.l.Apply([]uint64{m.idx}, [][]byte{data})
+	return m.idx, nil
+}
+
+// newTestController returns a controller over brokers with the given racks
+// ("" = no rack), all registered and unfenced.
+func newTestController(t *testing.T, racks ...string) (*Controller, *metadata.Loader) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l := metadata.NewLoader(quiet)
+	log := &memLog{l: l}
+	cfg, _, err := config.FromMap(map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(Config{NodeID: 1, Broker: cfg, Log: log, Metadata: l, Logger: quiet, Rand: rand.New(rand.NewPCG(1, 2))})
+	recs := []metadata.Record{metadata.ClusterRecord{ClusterID: "c"}}
+	for i, rack := range racks {
+		recs = append(recs, metadata.RegisterBrokerRecord{BrokerID: int32(i + 1), BrokerEpoch: 1, Rack: rack})
+	}
+	log.Propose(context.Background(), metadata.Encode(recs))
+	return c, l
+}
+
+func createReq(name string, partitions int32, rf int16) *kmsg.CreateTopicsRequest {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	t := kmsg.NewCreateTopicsRequestTopic()
+	t.Topic, t.NumPartitions, t.ReplicationFactor = name, partitions, rf
+	req.Topics = append(req.Topics, t)
+	return req
+}
+
+func TestPlacementSpreadsLeadersAndReplicas(t *testing.T) {
+	c, l := newTestController(t, "", "", "")
+	resp := c.CreateTopics(context.Background(), createReq("t", 6, 3))
+	if code := resp.Topics[0].ErrorCode; code != 0 {
+		t.Fatalf("create: %v", kerr.ErrorForCode(code))
+	}
+	topic, _ := l.Image().Topic("t")
+	leaders := map[int32]int{}
+	replicas := map[int32]int{}
+	for _, p := range topic.Partitions {
+		if len(p.Replicas) != 3 || len(slicesCompact(p.Replicas)) != 3 {
+			t.Fatalf("partition %d replicas %v", p.ID, p.Replicas)
+		}
+		if p.Leader != p.Replicas[0] || !slices.Equal(p.ISR, p.Replicas) {
+			t.Fatalf("partition %d: leader %d isr %v replicas %v", p.ID, p.Leader, p.ISR, p.Replicas)
+		}
+		leaders[p.Leader]++
+		for _, r := range p.Replicas {
+			replicas[r]++
+		}
+	}
+	for b := int32(1); b <= 3; b++ {
+		if leaders[b] != 2 || replicas[b] != 6 {
+			t.Fatalf("uneven placement: leaders %v replicas %v", leaders, replicas)
+		}
+	}
+}
+
+func slicesCompact(s []int32) []int32 {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return slices.Compact(c)
+}
+
+func TestPlacementIsRackAware(t *testing.T) {
+	c, l := newTestController(t, "a", "a", "b", "b", "c", "c")
+	if code := c.CreateTopics(context.Background(), createReq("t", 12, 3)).Topics[0].ErrorCode; code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	img := l.Image()
+	topic, _ := img.Topic("t")
+	for _, p := range topic.Partitions {
+		racks := map[string]bool{}
+		for _, r := range p.Replicas {
+			b, _ := img.Broker(r)
+			racks[b.Rack] = true
+		}
+		if len(racks) != 3 {
+			t.Fatalf("partition %d replicas %v span racks %v", p.ID, p.Replicas, racks)
+		}
+	}
+}
+
+func TestReplicationFactorLargerThanBrokers(t *testing.T) {
+	c, _ := newTestController(t, "")
+	rt := c.CreateTopics(context.Background(), createReq("t", 3, 3)).Topics[0]
+	if rt.ErrorCode != kerr.InvalidReplicationFactor.Code || *rt.ErrorMessage != "Replication factor: 3 larger than available brokers: 1." {
+		t.Fatalf("got %v %q", kerr.ErrorForCode(rt.ErrorCode), *rt.ErrorMessage)
+	}
+}
+
+func TestTopicNameRules(t *testing.T) {
+	long := make([]byte, 250)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for name, ok := range map[string]bool{
+		"orders": true, "a.b_c-D9": true, "": false, ".": false, "..": false,
+		"has space": false, "slash/x": false, "ünicode": false, string(long[:249]): true, string(long): false,
+	} {
+		if err := ValidateTopicName(name); (err == nil) != ok {
+			t.Errorf("%q: err %v, want ok=%v", name, err, ok)
+		}
+	}
+	c, _ := newTestController(t, "")
+	c.CreateTopics(context.Background(), createReq("a_b", 1, 1))
+	if rt := c.CreateTopics(context.Background(), createReq("a.b", 1, 1)).Topics[0]; rt.ErrorCode != kerr.InvalidTopicException.Code {
+		t.Fatalf("colliding name accepted: %v", kerr.ErrorForCode(rt.ErrorCode))
+	}
+}
+
+func TestFencingMovesLeadershipAndUnfencingRestoresIt(t *testing.T) {
+	c, l := newTestController(t, "", "")
+	ctx := context.Background()
+	c.CreateTopics(ctx, createReq("t", 4, 2))
+	before, _ := l.Image().Topic("t")
+
+	// Broker 1 asks to be fenced: partitions it led move to broker 2, and it
+	// leaves the ISRs.
+	hb := kmsg.NewPtrBrokerHeartbeatRequest()
+	hb.BrokerID, hb.BrokerEpoch, hb.WantFence, hb.CurrentMetadataOffset = 1, 1, true, 100
+	if code := c.BrokerHeartbeat(ctx, hb).ErrorCode; code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	after, _ := l.Image().Topic("t")
+	for i, p := range after.Partitions {
+		if p.Leader != 2 || slices.Contains(p.ISR, 1) {
+			t.Fatalf("partition %d after fencing broker 1: leader %d isr %v", i, p.Leader, p.ISR)
+		}
+		if was := before.Partitions[i]; was.Leader == 1 && p.LeaderEpoch != was.LeaderEpoch+1 {
+			t.Fatalf("partition %d: leader epoch %d -> %d", i, was.LeaderEpoch, p.LeaderEpoch)
+		}
+	}
+	// Fence broker 2 too: it is the last ISR member, so it stays in the ISR
+	// and the partitions have no leader.
+	hb.BrokerID = 2
+	c.BrokerHeartbeat(ctx, hb)
+	after, _ = l.Image().Topic("t")
+	for i, p := range after.Partitions {
+		if p.Leader != metadata.NoLeader || !slices.Equal(p.ISR, []int32{2}) {
+			t.Fatalf("partition %d with no live broker: leader %d isr %v", i, p.Leader, p.ISR)
+		}
+	}
+	// Unfencing broker 2 makes it lead again, with a new epoch.
+	hb.WantFence = false
+	c.BrokerHeartbeat(ctx, hb)
+	final, _ := l.Image().Topic("t")
+	for i, p := range final.Partitions {
+		if p.Leader != 2 || p.LeaderEpoch != after.Partitions[i].LeaderEpoch+1 {
+			t.Fatalf("partition %d after unfencing: leader %d epoch %d", i, p.Leader, p.LeaderEpoch)
+		}
+	}
+}
+
+func TestStaleBrokerEpochIsRefused(t *testing.T) {
+	c, _ := newTestController(t, "")
+	hb := kmsg.NewPtrBrokerHeartbeatRequest()
+	hb.BrokerID, hb.BrokerEpoch = 1, 99
+	if code := c.BrokerHeartbeat(context.Background(), hb).ErrorCode; code != kerr.StaleBrokerEpoch.Code {
+		t.Fatalf("got %v", kerr.ErrorForCode(code))
+	}
+	a := kmsg.NewPtrAllocateProducerIDsRequest()
+	a.BrokerID, a.BrokerEpoch = 1, 99
+	if code := c.AllocateProducerIDs(context.Background(), a).ErrorCode; code != kerr.StaleBrokerEpoch.Code {
+		t.Fatalf("allocate with a stale epoch: %v", kerr.ErrorForCode(code))
+	}
+}
+
+func TestProducerIDBlocksNeverOverlap(t *testing.T) {
+	c, _ := newTestController(t, "")
+	a := kmsg.NewPtrAllocateProducerIDsRequest()
+	a.BrokerID, a.BrokerEpoch = 1, 1
+	r1 := c.AllocateProducerIDs(context.Background(), a)
+	r2 := c.AllocateProducerIDs(context.Background(), a)
+	if r1.ErrorCode != 0 || r2.ErrorCode != 0 || r2.ProducerIDStart < r1.ProducerIDStart+int64(r1.ProducerIDLen) {
+		t.Fatalf("blocks %+v %+v", r1, r2)
+	}
+}
+
+func TestIncrementalAlterConfigs(t *testing.T) {
+	c, l := newTestController(t, "")
+	ctx := context.Background()
+	c.CreateTopics(ctx, createReq("t", 1, 1))
+	alter := func(ops ...kmsg.IncrementalAlterConfigsRequestResourceConfig) int16 {
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		r := kmsg.NewIncrementalAlterConfigsRequestResource()
+		r.ResourceType, r.ResourceName, r.Configs = kmsg.ConfigResourceTypeTopic, "t", ops
+		req.Resources = append(req.Resources, r)
+		return c.IncrementalAlterConfigs(ctx, req).Resources[0].ErrorCode
+	}
+	op := func(name string, o kmsg.IncrementalAlterConfigOp, v string) kmsg.IncrementalAlterConfigsRequestResourceConfig {
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Op, c.Value = name, o, kmsg.StringPtr(v)
+		return c
+	}
+	if code := alter(op("retention.ms", opSet, "1000"), op("cleanup.policy", opAppend, "compact")); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	got := l.Image().TopicConfigs("t")
+	if got["retention.ms"] != "1000" || got["cleanup.policy"] != "delete,compact" {
+		t.Fatalf("configs %v", got)
+	}
+	if code := alter(op("cleanup.policy", opSubtract, "delete"), op("retention.ms", opDelete, "")); code != 0 {
+		t.Fatal(kerr.ErrorForCode(code))
+	}
+	got = l.Image().TopicConfigs("t")
+	if _, ok := got["retention.ms"]; ok || got["cleanup.policy"] != "compact" {
+		t.Fatalf("configs %v", got)
+	}
+	for _, bad := range []kmsg.IncrementalAlterConfigsRequestResourceConfig{
+		op("retention.ms", opAppend, "1"),  // not a list
+		op("retention.ms", opSet, "never"), // not a number
+		op("no.such", opSet, "1"),          // unknown
+	} {
+		if code := alter(bad); code != kerr.InvalidConfig.Code {
+			t.Errorf("%s %v: got %v", bad.Name, bad.Op, kerr.ErrorForCode(code))
+		}
+	}
+	// A broker-wide default that is not dynamic is refused.
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	r := kmsg.NewIncrementalAlterConfigsRequestResource()
+	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBroker, ""
+	r.Configs = append(r.Configs, op("node.id", opSet, "5"))
+	req.Resources = append(req.Resources, r)
+	if code := c.IncrementalAlterConfigs(ctx, req).Resources[0].ErrorCode; code != kerr.InvalidRequest.Code {
+		t.Fatalf("static broker config altered: %v", kerr.ErrorForCode(code))
+	}
+}
