@@ -40,8 +40,9 @@ const shutdownGrace = 10 * time.Second
 
 // Broker is one samsa node.
 type Broker struct {
-	cfg *config.Broker
-	log *slog.Logger
+	cfg  *config.Broker
+	base *slog.Logger // as given; the quorum adds the node id itself
+	log  *slog.Logger // base with the node id
 
 	dirs       []*storage.Dir
 	meta       *metadata.Loader
@@ -62,7 +63,7 @@ func New(cfg *config.Broker, log *slog.Logger) (*Broker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	b := &Broker{cfg: cfg, log: log.With("node_id", cfg.NodeID), ready: make(chan struct{})}
+	b := &Broker{cfg: cfg, base: log, log: log.With("node_id", cfg.NodeID), ready: make(chan struct{})}
 	if err := b.open(); err != nil {
 		b.closeStorage()
 		return nil, err
@@ -96,7 +97,7 @@ func (b *Broker) open() error {
 		NodeID: uint64(b.cfg.NodeID),
 		Voters: voters(b.cfg),
 		Dir:    filepath.Join(b.cfg.Quorum.MetadataLogDir, partition.MetadataTopic+"-0"),
-		Logger: b.log.With("component", "quorum"),
+		Logger: b.base.With("component", "quorum"),
 	}, stateMachine{b.meta})
 	if err != nil {
 		return fmt.Errorf("open metadata log: %w", err)

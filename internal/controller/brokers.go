@@ -47,11 +47,11 @@ func (c *Controller) RegisterBroker(ctx context.Context, req *kmsg.BrokerRegistr
 		recs = append(recs, pc)
 	}
 	if err := c.propose(ctx, recs); err != nil {
-		c.log.Warn("broker registration failed", "node_id", req.BrokerID, "err", err)
+		c.log.Warn("broker registration failed", "broker_id", req.BrokerID, "err", err)
 		resp.ErrorCode = kerr.RequestTimedOut.Code
 		return resp
 	}
-	c.log.Info("registered broker", "node_id", req.BrokerID, "broker_epoch", reg.BrokerEpoch)
+	c.log.Info("registered broker", "broker_id", req.BrokerID, "broker_epoch", reg.BrokerEpoch)
 	resp.BrokerEpoch = reg.BrokerEpoch
 	return resp
 }
@@ -91,7 +91,7 @@ func (c *Controller) BrokerHeartbeat(ctx context.Context, req *kmsg.BrokerHeartb
 	}
 	if len(recs) > 0 {
 		resp.IsFenced = !b.Fenced
-		c.log.Info("broker fencing changed", "node_id", b.ID, "fenced", resp.IsFenced)
+		c.log.Info("broker fencing changed", "broker_id", b.ID, "fenced", resp.IsFenced)
 	}
 	resp.ShouldShutdown = req.WantShutdown
 	return resp

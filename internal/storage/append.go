@@ -213,7 +213,7 @@ func (l *Log) rollLocked(now int64, cfg *LogConfig) (*segment, error) {
 		return nil, l.failLocked(fmt.Errorf("roll: %w", err), nil, 0)
 	}
 	if l.snapBuf, err = writeSnapshot(l.dir, l.producers, base, l.snapBuf, false); err != nil {
-		l.logger.Warn("storage: producer snapshot failed", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", base, "err", err)
+		l.logger.Warn("storage: producer snapshot failed", "offset", base, "err", err)
 	}
 	l.segs = append(l.segs, seg)
 	l.publishSegmentsLocked()
@@ -258,7 +258,7 @@ func (l *Log) failLocked(err error, seg *segment, pos int64) error {
 		}
 	}
 	l.failed = fmt.Errorf("%w: %v", ErrLogFailed, err)
-	l.logger.Error("storage: log failed", "topic", l.tp.Topic, "partition", l.tp.Partition, "err", err)
+	l.logger.Error("storage: log failed", "err", err)
 	l.kickFlusher() // it releases the waiters with the error
 	return l.failed
 }

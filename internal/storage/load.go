@@ -62,7 +62,10 @@ func (l *Log) load(st logState) error {
 		seg.created = now
 		l.segs = append(l.segs, seg)
 	}
-	if len(l.segs) == 0 {
+	// A log without segments gets a fresh one, which has nothing to check
+	// (its preallocated indexes would read as zero entries).
+	fresh := len(l.segs) == 0
+	if fresh {
 		seg, err := l.newSegmentLocked(max(st.logStart, 0), now, cfg)
 		if err != nil {
 			return err
@@ -74,8 +77,10 @@ func (l *Log) load(st logState) error {
 		return err
 	}
 	l.epochs = epochs
-	recovered, err := l.loadSegments(st, cfg)
-	if err != nil {
+	var recovered []*segment
+	if fresh {
+		l.nextOffset = l.segs[0].base
+	} else if recovered, err = l.loadSegments(st, cfg); err != nil {
 		return err
 	}
 	if err := l.loadBounds(st, cfg, now); err != nil {
@@ -179,7 +184,7 @@ func (l *Log) loadSegments(st logState, cfg *LogConfig) ([]*segment, error) {
 		full := i >= firstUnflushed
 		if !full {
 			if err := quickCheck(seg, bound); err != nil {
-				l.logger.Warn("storage: rebuilding segment indexes", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", seg.base, "err", err)
+				l.logger.Warn("storage: rebuilding segment indexes", "offset", seg.base, "err", err)
 				full = true
 			}
 		}
@@ -198,7 +203,7 @@ func (l *Log) loadSegments(st logState, cfg *LogConfig) ([]*segment, error) {
 				l.nextOffset = next
 				continue
 			}
-			l.logger.Warn("storage: recovering segment after a clean shutdown", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", seg.base, "err", err)
+			l.logger.Warn("storage: recovering segment after a clean shutdown", "offset", seg.base, "err", err)
 			full = true
 		}
 		if !full {
@@ -226,7 +231,7 @@ func (l *Log) loadSegments(st logState, cfg *LogConfig) ([]*segment, error) {
 		if res.truncated == 0 {
 			continue
 		}
-		l.logger.Warn("storage: truncated corrupt segment tail", "topic", l.tp.Topic, "partition", l.tp.Partition,
+		l.logger.Warn("storage: truncated corrupt segment tail",
 			"offset", res.next, "segment", seg.base, "bytes", res.truncated, "reason", res.reason)
 		if i >= firstUnflushed && i < last {
 			// Everything after the first invalid batch of the unflushed
@@ -255,7 +260,7 @@ func (l *Log) dropSegmentsAfter(i int) error {
 		for _, p := range paths {
 			os.Remove(p)
 		}
-		l.logger.Warn("storage: deleted segment after corruption", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", s.base)
+		l.logger.Warn("storage: deleted segment after corruption", "offset", s.base)
 	}
 	l.segs = l.segs[:i+1]
 	return nil
@@ -267,7 +272,7 @@ func (l *Log) dropSegmentsAfter(i int) error {
 func (l *Log) loadBounds(st logState, cfg *LogConfig, now int64) error {
 	start := max(st.logStart, l.segs[0].base)
 	if st.logStart > l.nextOffset {
-		l.logger.Warn("storage: log ends before its checkpointed start; starting empty", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", st.logStart)
+		l.logger.Warn("storage: log ends before its checkpointed start; starting empty", "offset", st.logStart)
 		if err := l.dropSegmentsAfter(-1); err != nil {
 			return err
 		}
@@ -328,7 +333,7 @@ func (l *Log) loadProducerState() error {
 			err = fmt.Errorf("%w: names offset %d", errBadSnapshot, off)
 		}
 		if err != nil {
-			l.logger.Warn("storage: discarding producer snapshot", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", offs[i], "err", err)
+			l.logger.Warn("storage: discarding producer snapshot", "offset", offs[i], "err", err)
 			os.Remove(path)
 			continue
 		}

@@ -216,7 +216,7 @@ func (l *Log) locate(offset int64, t tailState) (*segment, int64, record.Header,
 			pos, h, found, err := seg.findBatch(offset, end)
 			if err != nil {
 				seg.release()
-				l.logger.Error("storage: read failed", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", offset, "err", err)
+				l.logger.Error("storage: read failed", "offset", offset, "err", err)
 				return nil, 0, h, err
 			}
 			if found {

@@ -100,7 +100,7 @@ func (l *Log) afterHeadRemovalLocked(victims []*segment, cfg *LogConfig) error {
 		}
 	}
 	if err := removeSnapshots(l.dir, func(off int64) bool { return off < l.segs[0].base }); err != nil {
-		l.logger.Warn("storage: removing old producer snapshots", "topic", l.tp.Topic, "partition", l.tp.Partition, "err", err)
+		l.logger.Warn("storage: removing old producer snapshots", "err", err)
 	}
 	return l.deleteSegmentsLocked(victims, cfg)
 }
@@ -117,7 +117,7 @@ func (l *Log) deleteSegmentsLocked(victims []*segment, cfg *LogConfig) error {
 			firstErr = fmt.Errorf("delete segment %d: %w", s.base, err)
 		}
 		l.parent.scheduleDelete(paths, cfg.FileDeleteDelayMs)
-		l.logger.Info("storage: deleting segment", "topic", l.tp.Topic, "partition", l.tp.Partition, "offset", s.base)
+		l.logger.Info("storage: deleting segment", "offset", s.base)
 		s.release()
 	}
 	return firstErr
