@@ -159,6 +159,15 @@ func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, err e
 func (c *conn) writeLoop() {
 	broken := false
 	for reply := range c.replies {
+		// Responses already written must not wait in the buffer while this
+		// one waits for acks or data.
+		if reply.Wait != nil && c.bw.Buffered() > 0 && !broken {
+			if err := c.bw.Flush(); err != nil {
+				broken = true
+				c.cancel()
+				c.nc.Close()
+			}
+		}
 		resp := c.await(reply)
 		if resp != nil && !broken {
 			if err := c.write(resp); err != nil {

@@ -20,7 +20,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // stub serves api key 1 (header v1) and key 2 (header v2). The body's first
 // byte says how to answer: 0 answer now, 1 wait for release, 2 no
-// response, 3 close the connection, 4 panic.
+// response, 3 close the connection, 4 panic, 5 wait until the stub has seen
+// two requests.
 type stub struct {
 	release chan struct{}
 	mu      sync.Mutex
@@ -61,6 +62,18 @@ func (s *stub) Handle(_ context.Context, r *wire.Request) (wire.Reply, error) {
 		return wire.Reply{}, errors.New("bad request")
 	case 4:
 		panic("handler bug")
+	case 5:
+		return wire.Reply{Wait: func(ctx context.Context) *wire.Response {
+			for {
+				s.mu.Lock()
+				n := len(s.seen)
+				s.mu.Unlock()
+				if n >= 2 || ctx.Err() != nil {
+					return resp
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}}, nil
 	}
 	return wire.Reply{Resp: resp}, nil
 }
@@ -149,6 +162,23 @@ func TestResponsesInRequestOrder(t *testing.T) {
 		if got := readResponse(t, br); got != want {
 			t.Fatalf("got response %d, want %d", got, want)
 		}
+	}
+}
+
+func TestWrittenResponsesAreNotHeldBehindAWait(t *testing.T) {
+	s, h := startServer(t, Config{})
+	c := dial(t, s)
+	// The first reply completes only once the second request is queued, so
+	// when it is written a reply that waits indefinitely is behind it. The
+	// first response must still reach the client.
+	c.Write(frame(1, 1, 5))
+	c.Write(frame(1, 2, 1))
+	if got := readResponse(t, c); got != 1 {
+		t.Fatalf("response %d", got)
+	}
+	close(h.release)
+	if got := readResponse(t, c); got != 2 {
+		t.Fatalf("response %d", got)
 	}
 }
 
