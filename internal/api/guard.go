@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // The request guard decides, in time linear in the body, whether kmsg can
@@ -75,7 +76,7 @@ type guardOp struct {
 
 // guardBody is the layout of one struct at one version.
 type guardBody struct {
-	name string // the first struct and version with this layout, for errors
+	name string // the first struct with this layout, as Request.Field[].Field
 	ops  []guardOp
 }
 
@@ -94,14 +95,20 @@ type guardRequest struct {
 
 // guardError says why and where the guard rejected a body.
 type guardError struct {
+	request  string // the request type and version
 	off      int    // byte offset in the request body
-	in       string // the layout being read
+	in       string // the struct being read
 	reason   string
 	tagCount uint32 // the tag count, when that is what was too large
 }
 
 func (e *guardError) Error() string {
-	return fmt.Sprintf("malformed request body at byte %d (%s): %s", e.off, e.in, e.reason)
+	// Layouts are shared between types; name the struct only if it is
+	// the request's own.
+	if typ, _, _ := strings.Cut(e.request, " "); strings.HasPrefix(e.in, typ+".") || strings.HasPrefix(e.in, typ+" ") {
+		return fmt.Sprintf("malformed %s at byte %d, in %s: %s", e.request, e.off, e.in, e.reason)
+	}
+	return fmt.Sprintf("malformed %s at byte %d: %s", e.request, e.off, e.reason)
 }
 
 // guardRequestBody returns an error if kmsg cannot read body as version
@@ -117,13 +124,17 @@ func guardRequestBody(key, version int16, body []byte) error {
 // bytes the request takes.
 func guardScan(key, version int16, body []byte) (int, error) {
 	if key < 0 || int(key) >= len(guardRequests) || guardRequests[key].name == "" {
-		return 0, &guardError{in: fmt.Sprintf("api key %d", key), reason: "unknown request"}
+		return 0, &guardError{request: fmt.Sprintf("request key %d", key), reason: "unknown to kmsg"}
 	}
 	r := &guardRequests[key]
 	if version < 0 || int(version) >= len(r.versions) {
-		return 0, &guardError{in: r.name, reason: fmt.Sprintf("version %d unknown to kmsg", version)}
+		return 0, &guardError{request: fmt.Sprintf("%s v%d", r.name, version), reason: "version unknown to kmsg"}
 	}
-	return guardRun(body, 0, len(body), r.versions[version])
+	n, err := guardRun(body, 0, len(body), r.versions[version])
+	if err != nil {
+		err.(*guardError).request = fmt.Sprintf("%s v%d", r.name, version)
+	}
+	return n, err
 }
 
 // guardRun reads one struct with layout body from src[p:end], returning
@@ -132,10 +143,14 @@ func guardRun(src []byte, p, end int, body uint16) (int, error) {
 	var count int32 // the element count last read, as kmsg's l
 	for _, op := range guardBodies[body].ops {
 		start := p
-		var l int // a length to skip, or -1 for none
+		var l int // the bytes to skip after the op's prefix; < 0 as kbin reads it
 		switch op.kind {
 		case gFixed:
-			l = int(op.arg)
+			if int(op.arg) > end-p {
+				return p, guardShort(p, end, int(op.arg), body)
+			}
+			p += int(op.arg)
+			continue
 		case gVarint, gUvarint:
 			n := guardUvarintLen(src[p:end])
 			if n <= 0 {
@@ -154,24 +169,12 @@ func guardRun(src []byte, p, end int, body uint16) (int, error) {
 			}
 			l = int(int16(binary.BigEndian.Uint16(src[p:])))
 			p += 2
-			if l < 0 {
-				if op.kind == gString {
-					return start, guardBad(start, body, fmt.Sprintf("string length %d", l))
-				}
-				l = 0
-			}
 		case gBytes, gNullableBytes:
 			if end-p < 4 {
 				return p, guardShort(p, end, 4, body)
 			}
 			l = int(int32(binary.BigEndian.Uint32(src[p:])))
 			p += 4
-			if l < 0 {
-				if op.kind == gBytes && l != -1 {
-					return start, guardBad(start, body, fmt.Sprintf("bytes length %d", l))
-				}
-				l = 0
-			}
 		case gCompactString, gCompactNullableString, gCompactBytes, gCompactNullableBytes:
 			u, n := guardUvarint(src[p:end])
 			if n <= 0 {
@@ -179,21 +182,13 @@ func guardRun(src []byte, p, end int, body uint16) (int, error) {
 			}
 			p += n
 			l = int(u) - 1
-			if l < 0 {
-				if op.kind == gCompactString || l < -1 { // -1 and below: int(u) wrapped
-					return start, guardBad(start, body, fmt.Sprintf("compact length %d", l))
-				}
-				l = 0
-			}
 		case gVarintBytes:
 			u, n := guardUvarint(src[p:end])
 			if n <= 0 {
 				return p, guardBad(p, body, "bad varint length")
 			}
 			p += n
-			if l = int(int32(u>>1) ^ -int32(u&1)); l < 0 {
-				l = 0
-			}
+			l = int(int32(u>>1) ^ -int32(u&1))
 		case gArrayLen:
 			if end-p < 4 {
 				return p, guardShort(p, end, 4, body)
@@ -243,11 +238,28 @@ func guardRun(src []byte, p, end int, body uint16) (int, error) {
 			}
 			continue
 		case gTags:
+			if p < end && src[p] == 0 { // the usual case: no tags
+				p++
+				continue
+			}
 			var err error
 			if p, err = guardTags(src, p, end, body, op.arg); err != nil {
 				return p, err
 			}
 			continue
+		}
+		if l < 0 {
+			switch op.kind {
+			case gNullableString, gCompactNullableString, gNullableBytes, gCompactNullableBytes, gVarintBytes:
+				l = 0 // null
+			case gBytes, gCompactBytes:
+				if l != -1 { // kbin reads -1 as empty, other negatives fail
+					return start, guardBad(start, body, fmt.Sprintf("bytes length %d", l))
+				}
+				l = 0
+			default:
+				return start, guardBad(start, body, fmt.Sprintf("string length %d", l))
+			}
 		}
 		if op.kind >= gArrayLen && op.kind <= gVarintArrayLen && int(count) > end-p {
 			// kbin's check, which makes every element take a byte.
