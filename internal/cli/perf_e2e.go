@@ -41,6 +41,9 @@ type e2eSummary struct {
 	P50Ms         int64   `json:"p50_ms"`
 	P99Ms         int64   `json:"p99_ms"`
 	P999Ms        int64   `json:"p999_ms"`
+	P50Us         int64   `json:"p50_us"` // the same percentiles in microseconds, for scripts
+	P99Us         int64   `json:"p99_us"`
+	P999Us        int64   `json:"p999_us"`
 	MaxLatencyMs  int64   `json:"max_latency_ms"`
 	RecordsPerSec float64 `json:"records_per_sec"`
 }
@@ -58,6 +61,7 @@ func perfE2E(ctx context.Context, e *env, args []string) int {
 	config := f.String("producer.config", "", "FILE", "client properties file")
 	f.Alias("producer.config", "command-config")
 	wait := f.Duration("timeout", time.Minute, "DURATION", "how long to wait for the last records after sending")
+	partitioner := f.String("partitioner", "uniform", "NAME", "uniform (Kafka's KIP-794 default), sticky or round-robin")
 	asJSON := f.Bool("json", "print the result as JSON instead of Kafka's lines")
 	if code, ok := e.parse(f, args); !ok {
 		return code
@@ -90,6 +94,11 @@ func perfE2E(ctx context.Context, e *env, args []string) int {
 		return e.fail(errors.New("Latency testing requires synchronous acknowledgement. Please use 1 or all"))
 	}
 	p.SetDefault("linger.ms", "0")
+	p.SetDefault("batch.size", "16384") // Kafka's default; franz-go's is 1 MiB
+	part, err := partitionerNamed(*partitioner)
+	if err != nil {
+		return e.usageFail(f, err)
+	}
 	brokers := e.seedBrokers(*bootstrap, p)
 
 	admCl, err := e.newClient(brokers, p, roleAdmin)
@@ -107,7 +116,7 @@ func perfE2E(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	defer consumer.Close()
-	producer, err := e.newClient(brokers, p, roleProducer, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	producer, err := e.newClient(brokers, p, roleProducer, kgo.RecordPartitioner(part))
 	if err != nil {
 		return e.fail(err)
 	}
@@ -235,6 +244,9 @@ func (r *e2eRun) run(ctx context.Context, producer, consumer *kgo.Client, topic 
 		P50Ms:         r.hist.quantile(0.5) / 1000,
 		P99Ms:         r.hist.quantile(0.99) / 1000,
 		P999Ms:        r.hist.quantile(0.999) / 1000,
+		P50Us:         r.hist.quantile(0.5),
+		P99Us:         r.hist.quantile(0.99),
+		P999Us:        r.hist.quantile(0.999),
 		MaxLatencyMs:  r.hist.max / 1000,
 		RecordsPerSec: float64(r.got) / elapsed.Seconds(),
 	}, nil
