@@ -138,9 +138,18 @@ func TestProduceAcksOnTheWire(t *testing.T) {
 	// acks=0 that fails closes the connection, as in Kafka.
 	conn.send(t, produce("missing", 0), 8)
 	conn.expectClosed(t)
-	end, _ := c.Admin(t).ListEndOffsets(ctxT(t), "a")
-	if o, _ := end.Lookup("a", 0); o.Offset != 1 {
-		t.Fatalf("end offset %d, want 1 (only the acks=0 record)", o.Offset)
+	// The acks=0 record becomes visible once the flusher has synced it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		end, _ := c.Admin(t).ListEndOffsets(ctxT(t), "a")
+		o, _ := end.Lookup("a", 0)
+		if o.Offset == 1 {
+			return
+		}
+		if o.Offset > 1 || time.Now().After(deadline) {
+			t.Fatalf("end offset %d, want 1 (only the acks=0 record)", o.Offset)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

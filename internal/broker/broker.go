@@ -158,7 +158,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	case <-time.After(time.Duration(b.cfg.Quorum.InitialRegistrationTimeoutMs) * time.Millisecond):
 		return errors.New("timed out registering with the controller (initial.broker.registration.timeout.ms)")
 	}
-	b.partitions.DeleteStrays(b.meta.Image())
+	b.partitions.Start(b.meta.Image)
 	b.serve()
 	return nil
 }

@@ -114,13 +114,14 @@ func (l *Loader) Restore(data []byte, offset uint64) error {
 	// Listeners compare against the image they saw last, so the delta they
 	// get is computed from that, not from empty.
 	img := d.Apply(offset)
-	l.publish(diff(l.cur.Load(), img), img)
+	l.publish(Diff(l.cur.Load(), img), img)
 	return nil
 }
 
-// diff builds a delta describing how to get from old to img, for listeners
-// after a snapshot replaced the image wholesale.
-func diff(old, img *Image) *Delta {
+// Diff builds a delta describing how to get from old to img: for listeners
+// after a snapshot replaced the image wholesale, and for one that starts
+// listening late (Diff(Empty(), img) lists everything as created).
+func Diff(old, img *Image) *Delta {
 	d := NewDelta(old)
 	d.next = img
 	for id, t := range img.topicIDs {

@@ -44,8 +44,9 @@ type Manager struct {
 	parts map[key]*Partition
 	home  map[storage.TopicPartition]*storage.Dir // where each partition's directory lives
 
-	applyMu sync.Mutex // serializes Apply and Close (metadata listener vs shutdown)
-	closed  bool
+	applyMu sync.Mutex // serializes Apply, Start and Close
+	live    bool       // guarded by applyMu: Start was called
+	closed  bool       // guarded by applyMu
 }
 
 // NewManager returns a manager over the log directories, which it takes
@@ -121,15 +122,37 @@ func (m *Manager) DirOf(p *Partition) *storage.Dir {
 	return m.home[storage.TopicPartition{Topic: p.Topic, Partition: p.ID}]
 }
 
-// Apply brings the hosted replicas in line with a new metadata image: it
-// opens the logs of partitions assigned here, removes those of deleted
-// topics, applies roles and config changes.
-func (m *Manager) Apply(d *metadata.Delta, img *metadata.Image) {
+// Start makes the manager follow the metadata: it applies the whole
+// current image, deletes partition directories the metadata no longer
+// knows, and applies every image published afterwards. The broker calls it
+// once it has caught up with the metadata log and been unfenced; until then
+// Apply ignores images, so a restarting broker never acts on the stale
+// leaderships it replays (Kafka's brokers wait for the same reason).
+func (m *Manager) Start(current func() *metadata.Image) {
 	m.applyMu.Lock()
 	defer m.applyMu.Unlock()
 	if m.closed {
 		return
 	}
+	m.live = true
+	img := current()
+	m.applyLocked(metadata.Diff(metadata.Empty(), img), img)
+	m.deleteStraysLocked(img)
+}
+
+// Apply brings the hosted replicas in line with a new metadata image: it
+// opens the logs of partitions assigned here, removes those of deleted
+// topics, applies roles and config changes. It is a metadata listener.
+func (m *Manager) Apply(d *metadata.Delta, img *metadata.Image) {
+	m.applyMu.Lock()
+	defer m.applyMu.Unlock()
+	if m.closed || !m.live {
+		return
+	}
+	m.applyLocked(d, img)
+}
+
+func (m *Manager) applyLocked(d *metadata.Delta, img *metadata.Image) {
 	for id, t := range d.DeletedTopics {
 		for i := range t.Partitions {
 			m.remove(t.Name, key{id, int32(i)})
@@ -231,12 +254,9 @@ func (m *Manager) remove(topic string, k key) {
 	m.log.Info("deleted partition", "topic", topic, "partition", k.part)
 }
 
-// DeleteStrays removes partition directories that the metadata no longer
-// knows (topics deleted while this broker was down), once the broker has
-// caught up with the metadata log.
-func (m *Manager) DeleteStrays(img *metadata.Image) {
-	m.applyMu.Lock()
-	defer m.applyMu.Unlock()
+// deleteStraysLocked removes partition directories that the metadata no
+// longer knows (topics deleted while this broker was down).
+func (m *Manager) deleteStraysLocked(img *metadata.Image) {
 	for _, d := range m.cfg.Dirs {
 		tps, err := d.Partitions()
 		if err != nil {

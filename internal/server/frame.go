@@ -12,9 +12,11 @@ import (
 const minFrameSize = 2 + 2 + 4 + 2
 
 // eagerAlloc is the largest frame allocated whole as soon as its size is
-// known. Larger frames grow as their bytes actually arrive, so a client that
-// announces a 100 MiB frame and sends ten bytes costs ten bytes, not 100 MiB.
-const eagerAlloc = 1 << 20
+// known. Larger frames start at this size and double as their bytes
+// actually arrive, so a client that announces a 100 MiB frame and sends ten
+// bytes costs 64 KiB, not 100 MiB, and a real 1 MiB produce pays four
+// reallocations.
+const eagerAlloc = 64 << 10
 
 var (
 	errFrameSize  = errors.New("request frame size out of bounds")

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// confluentIdempotent produces argv[3] messages round-robin over argv[4]
+// partitions of topic argv[2] with enable.idempotence=True, and prints one
+// JSON line per delivery report.
+const confluentIdempotent = `
+import json, sys
+from confluent_kafka import Producer
+
+topic, n, parts = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+reports = []
+def on_delivery(err, msg):
+    reports.append({'error': str(err) if err else None, 'partition': msg.partition(),
+                    'offset': msg.offset(), 'value': msg.value().decode()})
+
+p = Producer({'bootstrap.servers': sys.argv[1], 'enable.idempotence': True, 'linger.ms': 5})
+for i in range(n):
+    while True:
+        try:
+            p.produce(topic, value='m-%d' % i, partition=i % parts, on_delivery=on_delivery)
+            break
+        except BufferError:
+            p.poll(0.1)
+    p.poll(0)
+left = p.flush(60)
+for r in reports:
+    print(json.dumps(r))
+if left:
+    print('UNDELIVERED %d' % left, file=sys.stderr)
+    sys.exit(1)
+`
+
+type deliveryReport struct {
+	Error     *string `json:"error"`
+	Partition int32   `json:"partition"`
+	Offset    int64   `json:"offset"`
+	Value     string  `json:"value"`
+}
+
+func TestConfluentIdempotentProducer(t *testing.T) {
+	needPython(t, "confluent_kafka", "python3-confluent-kafka")
+	b := startBroker(t)
+	const topic, n, parts = "confluent", 2000, 3
+	createTopic(t, b.Admin(t), topic, parts)
+
+	out := python(t, confluentIdempotent, b.Addr, topic, "2000", "3")
+	byPartition := map[int32][]deliveryReport{}
+	reports := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r deliveryReport
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bad delivery report %q: %v", line, err)
+		}
+		if r.Error != nil {
+			t.Errorf("delivery of %s failed: %s", r.Value, *r.Error)
+			continue
+		}
+		byPartition[r.Partition] = append(byPartition[r.Partition], r)
+		reports++
+	}
+	if reports != n {
+		t.Fatalf("%d successful delivery reports, want %d", reports, n)
+	}
+
+	recs := readAll(t, b, topic)
+	for p := int32(0); p < parts; p++ {
+		rs := byPartition[p]
+		slices.SortFunc(rs, func(a, b deliveryReport) int { return int(a.Offset - b.Offset) })
+		// Offsets reported are 0, 1, 2, ... once each: nothing written twice,
+		// nothing skipped.
+		for i, r := range rs {
+			if valueIndex(r.Value)%parts != int(p) {
+				t.Fatalf("%s was sent to partition %d, reported on %d", r.Value, valueIndex(r.Value)%parts, p)
+			}
+			if r.Offset != int64(i) {
+				t.Fatalf("partition %d: report %d has offset %d; offsets must run from 0 without gaps or repeats", p, i, r.Offset)
+			}
+		}
+		if len(recs[p]) != len(rs) {
+			t.Fatalf("partition %d holds %d records, %d were reported delivered", p, len(recs[p]), len(rs))
+		}
+		for i, r := range recs[p] {
+			if r.Offset != rs[i].Offset || string(r.Value) != rs[i].Value {
+				t.Fatalf("partition %d: log has %q at %d, the report said %q at %d", p, r.Value, r.Offset, rs[i].Value, rs[i].Offset)
+			}
+			if r.ProducerID < 0 {
+				t.Fatalf("partition %d offset %d: written without a producer id; was the producer idempotent?", p, r.Offset)
+			}
+		}
+		// Round-robin per partition: each partition's values are in the
+		// order they were produced.
+		for i := 1; i < len(rs); i++ {
+			if valueIndex(rs[i].Value) <= valueIndex(rs[i-1].Value) {
+				t.Fatalf("partition %d: %s after %s", p, rs[i].Value, rs[i-1].Value)
+			}
+		}
+	}
+}
+
+// valueIndex returns i from "m-i".
+func valueIndex(v string) int {
+	n := 0
+	for _, c := range strings.TrimPrefix(v, "m-") {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
