@@ -8,10 +8,11 @@
 //
 //   - The samsa nouns, rpk-like: topic (create, list, describe, delete,
 //     add-partitions, alter-config, trim-prefix), produce, consume, cluster
-//     info, perf (produce, consume, e2e). Tables with aligned upper-case
+//     info, perf (produce, consume, e2e), group (list, describe, seek, delete,
+//     offset-delete). Tables with aligned upper-case
 //     columns, --format json where scripts want it.
 //   - The Kafka tool personalities: kafka-topics.sh,
-//     kafka-console-producer.sh, kafka-console-consumer.sh, kafka-configs.sh,
+//     kafka-console-producer.sh, kafka-console-consumer.sh, kafka-consumer-groups.sh, kafka-configs.sh,
 //     kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh and
 //     kafka-server-start.sh, with Kafka's flag names (old and KIP-1147
 //     spellings) and Kafka's output formats, so runbooks keep working.
@@ -56,5 +57,5 @@
 //
 // main.go (Main, env, nouns), then flags.go. For a noun, its file:
 // topic.go, produce.go, consume.go with consume_loop.go and offsets.go,
-// cluster.go, perf.go. For a personality, kafka.go and then kafka_*.go.
+// cluster.go, perf.go, group.go with group_snapshot.go. For a personality, kafka.go and then kafka_*.go.
 package cli

@@ -23,6 +23,7 @@ var personalities = []personality{
 	{"kafka-topics.sh", kafkaTopics},
 	{"kafka-console-producer.sh", kafkaConsoleProducer},
 	{"kafka-console-consumer.sh", kafkaConsoleConsumer},
+	{"kafka-consumer-groups.sh", kafkaConsumerGroups},
 	{"kafka-configs.sh", kafkaConfigs},
 	{"kafka-producer-perf-test.sh", kafkaProducerPerfTest},
 	{"kafka-consumer-perf-test.sh", kafkaConsumerPerfTest},

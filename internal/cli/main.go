@@ -134,6 +134,7 @@ var nouns = []noun{
 	{"topic", "create, list, describe, delete and change topics", runTopic},
 	{"produce", "write records read from stdin to a topic", runProduce},
 	{"consume", "print records from topics to stdout", runConsume},
+	{"group", "list, describe, seek and delete consumer groups", runGroup},
 	{"cluster", "show brokers, the controller and the cluster id", runCluster},
 	{"perf", "measure produce, consume and end-to-end performance", runPerf},
 }
