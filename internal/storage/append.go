@@ -88,8 +88,11 @@ func (l *Log) AppendAsLeader(batch []byte, leaderEpoch int32, now int64) (Append
 // AppendAsFollower appends batches copied from the leader, which already
 // carry their offsets and leader epochs. They must be whole v2 batches
 // with valid CRCs, the first starting at the log end offset and each
-// following the previous one; otherwise nothing is written. Producer state
-// is updated without idempotence checks (the leader made them).
+// following the previous one; otherwise nothing is written. On a compacted
+// log (cleanup.policy contains compact) a batch may start after that
+// offset, past a gap the leader's compaction left, by less than 2³¹.
+// Producer state is updated without idempotence checks (the leader made
+// them).
 func (l *Log) AppendAsFollower(batches []byte) error {
 	cfg := l.cfg.Load()
 	l.mu.Lock()
@@ -107,7 +110,7 @@ func (l *Log) AppendAsFollower(batches []byte) error {
 		if err != nil {
 			return err
 		}
-		if h.BaseOffset != next {
+		if h.BaseOffset != next && !(cfg.CleanupPolicy.Compact() && h.BaseOffset > next && h.LastOffset()-next <= math.MaxInt32) {
 			return fmt.Errorf("%w: batch at %d, expected %d", ErrUnexpectedOffset, h.BaseOffset, next)
 		}
 		if record.CRC32C(b[21:size]) != h.CRC {
@@ -193,7 +196,7 @@ func (l *Log) shouldRollLocked(seg *segment, h *record.Header, size, now int64, 
 	}
 	return cur > cfg.SegmentBytes-size ||
 		cur+size > math.MaxInt32 ||
-		waited > cfg.SegmentMs-seg.jitter ||
+		waited > cfg.rollMs()-seg.jitter ||
 		seg.idx.full() || seg.tidx.full() ||
 		!seg.relativeFits(h.LastOffset())
 }

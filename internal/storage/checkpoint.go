@@ -167,12 +167,17 @@ func decodeEpochCheckpoint(data []byte) ([]epochEntry, error) {
 }
 
 // Checkpoint writes the recovery point and log start offset of every open
-// log to recovery-point-offset-checkpoint and log-start-offset-checkpoint
+// log to recovery-point-offset-checkpoint and log-start-offset-checkpoint,
+// and the first dirty offset of compacted logs to cleaner-offset-checkpoint
 // (entries of partitions on disk but not open are kept).
 func (d *Dir) Checkpoint() error {
 	d.ckptMu.Lock()
 	defer d.ckptMu.Unlock()
-	return d.writeCheckpointsLocked(true, true)
+	err := d.writeCheckpointsLocked(true, true)
+	if cerr := d.writeCleanerCheckpointLocked(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // checkpointLogStarts persists log start offsets now (DeleteRecords,

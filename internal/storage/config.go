@@ -84,6 +84,35 @@ type LogConfig struct {
 	// (producer.id.expiration.ms). Default 1 day.
 	ProducerIDExpirationMs int64
 
+	// CleanupPolicy says whether retention (CleanupDelete), compaction
+	// (CleanupCompact) or both apply (cleanup.policy). Retention.ms and
+	// retention.bytes delete segments only with CleanupDelete; the Cleaner
+	// compacts only logs with CleanupCompact. Default CleanupDelete.
+	CleanupPolicy CleanupPolicy
+
+	// MinCleanableDirtyRatio is the share of the log's bytes that must be
+	// dirty (written since the last compaction) before the Cleaner
+	// compacts it (min.cleanable.dirty.ratio). In [0, 1]; default 0.5.
+	MinCleanableDirtyRatio float64
+
+	// MinCompactionLagMs is how long, in ms, a record stays uncompacted
+	// after its timestamp: a segment whose max timestamp is younger is not
+	// compacted, nor any after it (min.compaction.lag.ms). Default 0.
+	MinCompactionLagMs int64
+
+	// MaxCompactionLagMs bounds, in ms, how long a record may stay
+	// uncompacted: a log whose oldest dirty segment starts with a batch
+	// older than this is compacted whatever its dirty ratio, and a
+	// compacted log's active segment rolls after at most this long
+	// (max.compaction.lag.ms). ≥ 1; default math.MaxInt64 (never).
+	MaxCompactionLagMs int64
+
+	// DeleteRetentionMs is how long, in ms, a tombstone (a record with a
+	// null value) stays in a compacted log after the cleaner first saw it
+	// (delete.retention.ms), so that consumers reading from the start see
+	// the deletion. ≥ 0; default 1 day.
+	DeleteRetentionMs int64
+
 	// OnDurable, when set, is called by the Log's flusher goroutine with
 	// the new durable offset (exclusive: every offset below it is durable
 	// under the flush policy) each time it grows. Values increase, except
@@ -109,6 +138,11 @@ func DefaultLogConfig() LogConfig {
 		FileDeleteDelayMs:      60000,
 		MaxMessageBytes:        1048588,
 		ProducerIDExpirationMs: 24 * 60 * 60 * 1000,
+		CleanupPolicy:          CleanupDelete,
+		MinCleanableDirtyRatio: 0.5,
+		MinCompactionLagMs:     0,
+		MaxCompactionLagMs:     math.MaxInt64,
+		DeleteRetentionMs:      24 * 60 * 60 * 1000,
 	}
 }
 
@@ -140,7 +174,7 @@ func (c *LogConfig) Validate() error {
 	case c.ProducerIDExpirationMs < 1:
 		return fmt.Errorf("storage: producer id expiration ms %d < 1", c.ProducerIDExpirationMs)
 	}
-	return nil
+	return c.validateCompaction()
 }
 
 // fsyncMode reports whether the durability policy is fsync-before-durable.

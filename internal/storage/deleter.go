@@ -149,8 +149,12 @@ func (d *Dir) DeleteLog(tp TopicPartition) error {
 	d.mu.Lock()
 	delete(d.rpCkpt, tp)
 	delete(d.lsCkpt, tp)
+	delete(d.cleanCkpt, tp)
 	d.mu.Unlock()
 	err := d.writeCheckpointsLocked(true, true)
+	if cerr := d.writeCleanerCheckpointLocked(); err == nil {
+		err = cerr
+	}
 	d.ckptMu.Unlock()
 	d.del.schedule(deleteJob{paths: []string{target}, all: true}, delay)
 	d.logger.Info("storage: deleted log", "topic", tp.Topic, "partition", tp.Partition)

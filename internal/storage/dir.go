@@ -45,9 +45,10 @@ type Dir struct {
 	opening     map[TopicPartition]bool // guarded by mu
 	rpCkpt      map[TopicPartition]int64
 	lsCkpt      map[TopicPartition]int64
-	brokerEpoch int64          // guarded by mu
-	closed      bool           // guarded by mu
-	opens       sync.WaitGroup // OpenLog calls in progress; Close waits for them
+	cleanCkpt   map[TopicPartition]int64 // cleaner-offset-checkpoint; guarded by mu
+	brokerEpoch int64                    // guarded by mu
+	closed      bool                     // guarded by mu
+	opens       sync.WaitGroup           // OpenLog calls in progress; Close waits for them
 
 	ckptMu sync.Mutex // serializes checkpoint file writes
 
@@ -134,6 +135,7 @@ func (d *Dir) load() error {
 	if err != nil {
 		return fmt.Errorf("log start offset checkpoint: %w", err)
 	}
+	d.cleanCkpt = d.readCleanerCheckpoint()
 	return nil
 }
 
@@ -225,9 +227,12 @@ func (d *Dir) OpenLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log,
 	d.opening[tp] = true
 	d.opens.Add(1)
 	defer d.opens.Done()
-	st := logState{clean: d.clean, recoveryPoint: d.rpCkpt[tp], logStart: -1}
+	st := logState{clean: d.clean, recoveryPoint: d.rpCkpt[tp], logStart: -1, cleanPoint: -1}
 	if ls, ok := d.lsCkpt[tp]; ok {
 		st.logStart = ls
+	}
+	if cp, ok := d.cleanCkpt[tp]; ok {
+		st.cleanPoint = cp
 	}
 	d.mu.Unlock()
 

@@ -240,7 +240,11 @@ func (l *Log) flushPass() {
 func (l *Log) Close() error { return l.close(true) }
 
 // close stops the flusher and, with flush, makes everything durable first.
+// A compaction pass over the log is stopped and waited for first.
 func (l *Log) close(flush bool) error {
+	l.clean.abort.Store(true)
+	l.clean.mu.Lock()
+	l.clean.mu.Unlock()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()

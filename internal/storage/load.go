@@ -19,6 +19,7 @@ type logState struct {
 	clean         bool  // the previous shutdown was clean
 	recoveryPoint int64 // from recovery-point-offset-checkpoint; 0 when absent
 	logStart      int64 // from log-start-offset-checkpoint; -1 when absent
+	cleanPoint    int64 // from cleaner-offset-checkpoint; -1 when absent
 }
 
 // openLog loads the log in dir, running recovery when the previous
@@ -35,6 +36,7 @@ func openLog(parent *Dir, dir string, tp TopicPartition, topicID [16]byte, cfg L
 		done:    make(chan struct{}),
 	}
 	l.cfg.Store(&cfg)
+	l.clean.init(st.cleanPoint)
 	if err := l.load(st); err != nil {
 		for _, s := range l.segs {
 			s.release()
@@ -121,10 +123,14 @@ func (l *Log) load(st logState) error {
 	return nil
 }
 
-// cleanDirectory removes leftovers of interrupted operations (.deleted and
-// .tmp files, index files without a log) and returns the segment base
-// offsets, ascending.
+// cleanDirectory completes interrupted compaction swaps, removes leftovers
+// of interrupted operations (.deleted, .tmp, .cleaned and stray .swap
+// files, index files without a log) and returns the segment base offsets,
+// ascending.
 func (l *Log) cleanDirectory() ([]int64, error) {
+	if err := completeSwaps(l.dir, l.logger); err != nil {
+		return nil, err
+	}
 	ents, err := os.ReadDir(l.dir)
 	if err != nil {
 		return nil, err

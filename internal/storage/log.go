@@ -36,6 +36,7 @@ type Log struct {
 	truncGen   uint64         // guarded by mu: bumped when the log end moves down
 	epochs     *epochCache    // mutated with mu held
 	closedFlag atomic.Bool    // mirrors closed for lock-free readers
+	clean      logCleanState  // compaction (clean_log.go); its mu comes before mu
 
 	// Published state for readers.
 	segList       atomic.Pointer[[]*segment]

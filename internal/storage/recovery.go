@@ -110,10 +110,12 @@ func checkRecoveredHeader(seg *segment, h *record.Header, pos, size, next int64)
 		return fmt.Sprintf("batch length %d runs past the end of the file", h.Length)
 	case h.LastOffsetDelta < 0:
 		return fmt.Sprintf("last offset delta %d", h.LastOffsetDelta)
-	case h.BaseOffset != next:
-		// Offsets are dense and a segment starts at its base offset; the
-		// base offset is outside the CRC, so this is its only check.
-		return fmt.Sprintf("base offset %d, expected %d", h.BaseOffset, next)
+	case h.BaseOffset < next:
+		// Offsets increase from the segment's base offset; compaction
+		// leaves gaps, so a batch may start after the previous one's next
+		// offset. The base offset is outside the CRC: this is its only
+		// check.
+		return fmt.Sprintf("base offset %d below %d", h.BaseOffset, next)
 	case !seg.relativeFits(h.LastOffset()):
 		return fmt.Sprintf("offset %d outside the segment", h.LastOffset())
 	}
@@ -152,8 +154,8 @@ func scanTail(seg *segment) (next int64, err error) {
 		if err != nil {
 			return 0, err
 		}
-		if !first && h.BaseOffset != next {
-			return 0, fmt.Errorf("%w: %s: batch at %d has offset %d, expected %d", errTail, seg.logPath, pos, h.BaseOffset, next)
+		if !first && h.BaseOffset < next {
+			return 0, fmt.Errorf("%w: %s: batch at %d has offset %d, below %d", errTail, seg.logPath, pos, h.BaseOffset, next)
 		}
 		first = false
 		if h.Magic != 2 || h.BaseOffset < seg.base || !seg.relativeFits(h.LastOffset()) {

@@ -12,7 +12,8 @@ import (
 // their open descriptor.
 
 // ApplyRetention deletes the oldest segments that retention allows, as
-// Kafka's log cleaner thread does for cleanup.policy=delete:
+// Kafka's log cleaner thread does for cleanup.policy=delete (it does
+// nothing for a compact-only log):
 //
 //   - time: segments whose max timestamp is more than RetentionMs before
 //     now (ms); when every segment qualifies, a new empty segment is rolled
@@ -31,7 +32,7 @@ func (l *Log) ApplyRetention(now, highWatermark int64) (int, error) {
 		return 0, err
 	}
 	var victims []*segment
-	if cfg.RetentionMs >= 0 {
+	if cfg.RetentionMs >= 0 && cfg.CleanupPolicy.Delete() {
 		n := l.deletablePrefixLocked(highWatermark, true, func(s *segment) bool {
 			return now-s.maxTimestampOrMtime() > cfg.RetentionMs
 		})
@@ -43,7 +44,7 @@ func (l *Log) ApplyRetention(now, highWatermark int64) (int, error) {
 		victims = append(victims, l.segs[:n]...)
 		l.segs = l.segs[n:]
 	}
-	if cfg.RetentionBytes >= 0 {
+	if cfg.RetentionBytes >= 0 && cfg.CleanupPolicy.Delete() {
 		diff := -cfg.RetentionBytes
 		for _, s := range l.segs {
 			diff += s.size.Load()

@@ -45,7 +45,9 @@ func (l *Log) Truncate(offset int64) error {
 	newEnd := offset
 	cut := seg.size.Load()
 	if found {
-		newEnd, cut = h.BaseOffset, pos
+		// The batch holding offset goes whole; one starting after it
+		// (past a compaction gap) leaves the log ending at offset.
+		newEnd, cut = min(h.BaseOffset, offset), pos
 	} else if n := seg.nextOff.Load(); n >= 0 {
 		newEnd = n
 	}
@@ -66,6 +68,7 @@ func (l *Log) Truncate(offset int64) error {
 	}
 	seg.nextOff.Store(-1)
 	l.nextOffset = newEnd
+	l.lowerCleanPointLocked(newEnd)
 	if err := seg.syncAll(); err != nil {
 		return l.failLocked(fmt.Errorf("truncate to %d: %w", offset, err), nil, 0)
 	}
@@ -126,6 +129,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 			l.dirDirty = true
 			l.nextOffset = offset
 			l.logStart.Store(offset)
+			l.lowerCleanPointLocked(offset)
 			l.epochs.clear()
 			l.producers.clear()
 			if err = l.epochs.flush(); err == nil {
