@@ -114,13 +114,21 @@ func (h *Handler) namedTopicMetadata(img *metadata.Image, name string, withOps b
 }
 
 // autoCreate creates the missing topics with the broker defaults and returns
-// the image that has them (or the latest one, if creation failed).
+// the image that has them (or the latest one, if creation failed). The
+// offsets topic gets its own configuration, as Kafka creates internal topics.
 func (h *Handler) autoCreate(ctx context.Context, names []string) *metadata.Image {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	for _, n := range names {
+		if n == OffsetsTopic {
+			h.createOffsetsTopic(ctx)
+			continue
+		}
 		t := kmsg.NewCreateTopicsRequestTopic()
 		t.Topic, t.NumPartitions, t.ReplicationFactor = n, -1, -1
 		req.Topics = append(req.Topics, t)
+	}
+	if len(req.Topics) == 0 {
+		return h.image()
 	}
 	resp, err := h.cfg.Controller.Request(ctx, req)
 	if err != nil {

@@ -32,6 +32,7 @@ import (
 
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/controller"
+	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/partition"
 	"github.com/samsa-io/samsa/internal/storage"
@@ -48,6 +49,7 @@ type Config struct {
 	Partitions  *partition.Manager // the replicas on this broker
 	ProducerIDs *txn.IDAllocator   // producer ids for InitProducerId
 	Dirs        []*storage.Dir     // the log directories, for DescribeLogDirs
+	Groups      *group.Coordinator // the consumer group coordinator
 	Logger      *slog.Logger
 	// ControllerID returns the active controller's node id, -1 if unknown.
 	ControllerID func() int32

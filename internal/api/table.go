@@ -41,6 +41,19 @@ func (h *Handler) table() []*apiDef {
 		{1, 4, newest(1), h.fetch},
 		{2, 0, newest(2), h.listOffsets},
 		{3, 0, newest(3), h.metadata},
+		// The group APIs start at v0: librdkafka 2.x enables its balanced
+		// consumer only when JoinGroup, SyncGroup, Heartbeat and LeaveGroup
+		// v0, OffsetCommit v1-2 and OffsetFetch v1 are advertised, and LZ4
+		// only when FindCoordinator v0 is.
+		{8, 0, newest(8), h.offsetCommit},
+		{9, 0, newest(9), h.offsetFetch},
+		{10, 0, newest(10), h.findCoordinator},
+		{11, 0, newest(11), h.joinGroup},
+		{12, 0, newest(12), h.heartbeat},
+		{13, 0, newest(13), h.leaveGroup},
+		{14, 0, newest(14), h.syncGroup},
+		{15, 0, newest(15), h.describeGroups},
+		{16, 0, newest(16), h.listGroups},
 		{apiVersionsKey, 0, newest(apiVersionsKey), h.apiVersions},
 		{19, 0, newest(19), h.createTopics},
 		{20, 0, newest(20), h.deleteTopics},
@@ -51,7 +64,9 @@ func (h *Handler) table() []*apiDef {
 		{33, 0, newest(33), h.alterConfigs},
 		{35, 0, newest(35), h.describeLogDirs},
 		{37, 0, newest(37), h.createPartitions},
+		{42, 0, newest(42), h.deleteGroups},
 		{44, 0, newest(44), h.incrementalAlterConfigs},
+		{47, 0, newest(47), h.offsetDelete},
 		{60, 0, newest(60), h.describeCluster},
 		{75, 0, newest(75), h.describeTopicPartitions},
 	}

@@ -3,13 +3,15 @@
 // logic of its own beyond that order and the broker's lifecycle towards the
 // controller (registration and heartbeats, registration.go).
 //
-// Start order: log directories → metadata image and the partition manager
-// listening to it → the metadata log (which replays into the image) →
-// controller → broker registration, and once the broker is unfenced, the
-// client listeners. Stop runs the other way, answering in-flight requests
-// first: stop reading requests, make appended data durable so waiting
-// acknowledgements go out, stop leading (long-polling fetches answer at
-// once), drain the connections, stop the metadata log, close the logs
+// Start order: log directories and the log cleaner → metadata image, the
+// group coordinator and the partition manager listening to it → the metadata
+// log (which replays into the image) → controller → broker registration,
+// and once the broker is unfenced, the partitions follow the metadata and
+// the client listeners serve. Stop runs the other way, answering in-flight
+// requests first: stop reading requests, make appended data durable so
+// waiting acknowledgements go out, stop the group coordinator and stop
+// leading (parked joins and long-polling fetches answer at once), drain the
+// connections, stop the metadata log, stop the cleaner, close the logs
 // (writing the clean-shutdown marker so the next start skips recovery).
 package broker
 
@@ -26,6 +28,7 @@ import (
 	"github.com/samsa-io/samsa/internal/api"
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/controller"
+	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/partition"
 	"github.com/samsa-io/samsa/internal/quorum"
@@ -45,11 +48,13 @@ type Broker struct {
 	log  *slog.Logger // base with the node id
 
 	dirs       []*storage.Dir
+	cleaner    *storage.Cleaner // compacts logs with cleanup.policy=compact
 	meta       *metadata.Loader
 	partitions *partition.Manager
 	quorum     *quorum.Node
 	controller *controller.Controller
 	client     *controller.Client
+	groups     *group.Coordinator
 	server     *server.Server
 	reg        *registration
 
@@ -82,9 +87,28 @@ func (b *Broker) open() error {
 			return fmt.Errorf("log dir %s belongs to node %d, not %d (node.id)", path, m.NodeID, b.cfg.NodeID)
 		}
 	}
+	cc := storage.DefaultCleanerConfig()
+	lc := b.cfg.Log
+	cc.Enable, cc.Threads, cc.DedupeBufferSize = lc.CleanerEnable, int(lc.CleanerThreads), lc.CleanerDedupeBufferSize
+	cc.DedupeLoadFactor, cc.IOBufferSize, cc.BackoffMs = lc.CleanerIOBufferLoadFactor, int(lc.CleanerIOBufferSize), lc.CleanerBackoffMs
+	cc.Logger = b.log.With("component", "cleaner")
+	cleaner, err := storage.NewCleaner(cc, b.dirs...)
+	if err != nil {
+		return fmt.Errorf("log cleaner: %w", err)
+	}
+	b.cleaner = cleaner
 	b.meta = metadata.NewLoader(b.log.With("component", "metadata"))
+	b.groups = group.New(group.Config{
+		NodeID:          b.cfg.NodeID,
+		Group:           b.cfg.Group,
+		PartitionExists: b.partitionExists,
+		TopicName:       b.topicName,
+		TopicID:         b.topicID,
+		Logger:          b.log.With("component", "groups"),
+	})
 	pm, err := partition.NewManager(partition.ManagerConfig{
 		NodeID: b.cfg.NodeID, Broker: b.cfg, Dirs: b.dirs, Logger: b.log,
+		OnLeadership: b.onLeadership,
 	})
 	if err != nil {
 		return err
@@ -146,6 +170,8 @@ func (b *Broker) Start(ctx context.Context) error {
 	b.wg.Add(2)
 	go func() { defer b.wg.Done(); b.reg.run(runCtx) }()
 	go func() { defer b.wg.Done(); b.partitions.Run(runCtx) }()
+	b.cleaner.Start()
+	b.groups.Start(runCtx)
 
 	// Serve clients once this broker is registered and unfenced: before
 	// that it leads nothing and Metadata would not list it.
@@ -211,6 +237,7 @@ func (b *Broker) serve() {
 		Partitions:  b.partitions,
 		ProducerIDs: b.producerIDs(),
 		Dirs:        b.dirs,
+		Groups:      b.groups,
 		Logger:      b.log.With("component", "api"),
 		ControllerID: func() int32 {
 			id, _ := b.quorum.Leader()
@@ -238,6 +265,10 @@ func (b *Broker) Stop() error {
 		b.server.StopReading()
 	}
 	b.partitions.Flush(ctx)
+	// Parked JoinGroup and SyncGroup requests would hold the drain below
+	// for up to a rebalance timeout; the coordinator answers them now
+	// (NOT_COORDINATOR: the client looks it up again after the restart).
+	b.groups.Stop()
 	b.partitions.StopServing()
 	if b.server != nil {
 		b.server.Close(ctx)
@@ -254,6 +285,10 @@ func (b *Broker) Stop() error {
 }
 
 func (b *Broker) closeStorage() error {
+	if b.cleaner != nil {
+		b.cleaner.Stop() // before the logs close under it
+		b.cleaner = nil
+	}
 	if b.partitions != nil {
 		err := b.partitions.Close()
 		b.partitions = nil

@@ -22,6 +22,12 @@ type ManagerConfig struct {
 	Dirs   []*storage.Dir // the log directories, in log.dirs order
 	Logger *slog.Logger
 	Now    func() time.Time // nil = time.Now
+
+	// OnLeadership, when set, is told each time a replica starts leading
+	// (or leads under a new leader epoch) and when it stops leading or is
+	// removed. It runs on the metadata listener's goroutine and must not
+	// block; coordinators use it to load and unload their state.
+	OnLeadership func(p *Partition, leading bool)
 }
 
 // MetadataTopic is the directory name (with "-0") of the metadata log, which
@@ -115,6 +121,12 @@ func (m *Manager) All() []*Partition {
 	return out
 }
 
+func (m *Manager) notify(p *Partition, leading bool) {
+	if m.cfg.OnLeadership != nil {
+		m.cfg.OnLeadership(p, leading)
+	}
+}
+
 // DirOf returns the log directory holding a replica.
 func (m *Manager) DirOf(p *Partition) *storage.Dir {
 	m.mu.RLock()
@@ -174,7 +186,12 @@ func (m *Manager) applyLocked(d *metadata.Delta, img *metadata.Image) {
 				m.log.Error("cannot open partition", "topic", t.Name, "partition", mp.ID, "err", err)
 				continue
 			}
-			p.setRole(mp)
+			switch p.setRole(mp) {
+			case roleLeading:
+				m.notify(p, true)
+			case roleNotLeader:
+				m.notify(p, false)
+			}
 		}
 	}
 	if len(d.ChangedConfigs) > 0 {
@@ -246,7 +263,9 @@ func (m *Manager) remove(topic string, k key) {
 	if p == nil || dir == nil {
 		return
 	}
-	p.stop()
+	if p.stop() {
+		m.notify(p, false)
+	}
 	if err := dir.DeleteLog(tp); err != nil {
 		m.log.Error("cannot delete partition", "topic", topic, "partition", k.part, "err", err)
 		return

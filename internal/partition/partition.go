@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -87,21 +88,35 @@ func (p *Partition) IsLeader() bool {
 	return p.leader
 }
 
+// roleChange says how setRole changed this replica's leadership.
+type roleChange int
+
+const (
+	roleSame      roleChange = iota
+	roleLeading              // became leader, or leads under a new epoch
+	roleNotLeader            // stopped leading
+)
+
 // setRole applies the role the metadata gives this replica.
-func (p *Partition) setRole(mp *metadata.Partition) {
+func (p *Partition) setRole(mp *metadata.Partition) roleChange {
 	p.mu.Lock()
 	wasLeader, oldEpoch := p.leader, p.leaderEpoch
-	p.leader = mp.Leader == p.nodeID
+	leader := mp.Leader == p.nodeID
+	p.leader = leader
 	p.leaderEpoch = mp.LeaderEpoch
 	p.isr = mp.ISR
 	p.mu.Unlock()
-	if p.leader && (!wasLeader || oldEpoch != mp.LeaderEpoch) {
+	change := roleSame
+	if leader && (!wasLeader || oldEpoch != mp.LeaderEpoch) {
 		p.logger.Info("became leader", "leader_epoch", mp.LeaderEpoch, "log_end_offset", p.log.LogEndOffset())
-	} else if !p.leader && wasLeader {
+		change = roleLeading
+	} else if !leader && wasLeader {
 		p.logger.Info("stopped leading", "leader_epoch", mp.LeaderEpoch, "leader", mp.Leader)
+		change = roleNotLeader
 	}
 	p.maybeAdvanceHW()
 	p.wake() // waiters re-check leadership
+	return change
 }
 
 // maybeAdvanceHW moves the high watermark to the offset every in-sync
@@ -121,6 +136,8 @@ func (p *Partition) maybeAdvanceHW() {
 			return
 		}
 		if p.hw.CompareAndSwap(cur, target) {
+			// The cleaner compacts only what every replica has.
+			p.log.SetCompactionLimit(target)
 			p.wake()
 			return
 		}
@@ -306,10 +323,41 @@ func (p *Partition) WaitAcked(ctx context.Context, next int64, acks int16) *kerr
 }
 
 // stop makes the replica serve nothing more: it no longer leads, and every
-// waiter wakes to find that out.
-func (p *Partition) stop() {
+// waiter wakes to find that out. It reports whether it was leading.
+func (p *Partition) stop() bool {
 	p.mu.Lock()
+	was := p.leader
 	p.leader = false
 	p.mu.Unlock()
 	p.wake()
+	return was
+}
+
+// AppendInternal appends a batch the broker built itself (a coordinator's
+// records on an internal topic) as leader, and returns once the high
+// watermark covers it: durable on every in-sync replica. On error the batch
+// may or may not be in the log.
+func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
+	p.mu.Lock()
+	leader, epoch := p.leader, p.leaderEpoch
+	p.mu.Unlock()
+	if !leader {
+		return kerr.NotLeaderForPartition
+	}
+	res, err := p.log.AppendAsLeader(batch, epoch, time.Now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	p.maybeAdvanceHW()
+	if kerrCode := p.WaitAcked(ctx, res.LastOffset+1, -1); kerrCode != nil {
+		return kerrCode
+	}
+	return nil
+}
+
+// ReadCommitted copies whole batches from offset up to the high watermark,
+// at most maxBytes (at least one batch); empty at the end. Coordinators
+// load their state with it.
+func (p *Partition) ReadCommitted(offset int64, maxBytes int32) ([]byte, error) {
+	return p.log.ReadBytes(offset, p.hw.Load(), maxBytes)
 }

@@ -42,6 +42,13 @@ func newSettings(t config.Topic, producerIDExpirationMs int64) *settings {
 	lc.FileDeleteDelayMs = t.FileDeleteDelayMs
 	lc.Preallocate = t.Preallocate
 	lc.MaxMessageBytes = t.MaxMessageBytes
+	lc.MinCleanableDirtyRatio = t.MinCleanableDirtyRatio
+	lc.MinCompactionLagMs = t.MinCompactionLagMs
+	lc.MaxCompactionLagMs = t.MaxCompactionLagMs
+	lc.DeleteRetentionMs = t.DeleteRetentionMs
+	if policy, err := storage.ParseCleanupPolicy(t.CleanupPolicy); err == nil {
+		lc.CleanupPolicy = policy // config validated the words already
+	}
 	if producerIDExpirationMs > 0 {
 		lc.ProducerIDExpirationMs = producerIDExpirationMs
 	}
