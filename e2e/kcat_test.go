@@ -125,13 +125,6 @@ func TestKcatCompressionCodecs(t *testing.T) {
 			}
 			for _, r := range recs {
 				c := r.Attrs.CompressionType()
-				if c == 0 && codec.name == "lz4" {
-					// librdkafka turns its LZ4 feature on only when the
-					// broker advertises Fetch v2; samsa starts at v4.
-					t.Skip("known bug: kcat -z lz4 (librdkafka 2.0.2) sends uncompressed batches to samsa: " +
-						"librdkafka enables LZ4 only if ApiVersions lists Fetch v2, and samsa advertises Fetch 4-18 " +
-						"(kcat -d feature logs \"Disabling feature LZ4\")")
-				}
 				if c != codec.id {
 					t.Fatalf("offset %d is in a batch with codec %d, want %d (%s as kcat sent it)", r.Offset, c, codec.id, codec.name)
 				}
