@@ -99,9 +99,13 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 	}
 	allAcked := true
 	for _, pr := range pending {
-		if !pr.p.Acked(pr.next, req.Acks) {
+		done, err := pr.p.Acked(pr.next, req.Acks)
+		if !done {
 			allAcked = false
 			break
+		}
+		if err != nil {
+			pr.out.ErrorCode, pr.out.BaseOffset = err.Code, -1
 		}
 	}
 	if allAcked {

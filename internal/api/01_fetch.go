@@ -16,9 +16,10 @@ package api
 // partition's high watermark or max_wait_ms passes; the wait happens in the
 // connection's writer, so it costs no goroutine and responses stay in order.
 //
-// Fetches from a replica id are served like consumer fetches for now: the
-// broker has no followers yet, so nothing about follower state is taken
-// from them.
+// Fetches from a replica id are followers replicating (fetch_replica.go):
+// they read up to the log end offset, and their fetch offset tells the
+// leader how far the follower has the log, which moves the high watermark
+// and the ISR.
 
 import (
 	"context"
@@ -49,11 +50,15 @@ type fetchPlan struct {
 	incremental bool
 	maxBytes    int32
 	minBytes    int32
+
+	replica      int32       // the follower's id; -1 for a consumer
+	replicaEpoch int64       // its broker epoch
+	refused      *kerr.Error // every partition's error when the replica claim is refused
 }
 
 func (h *Handler) fetch(_ context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.FetchRequest)
-	plan, errCode := h.planFetch(req, c.Version)
+	plan, errCode := h.planFetch(c, req)
 	if errCode != 0 {
 		return h.respondFetch(c, &fetchResp{version: c.Version, errorCode: errCode}, nil), nil
 	}
@@ -99,12 +104,24 @@ func (h *Handler) awaitFetch(ctx context.Context, c *call, plan *fetchPlan, dead
 // planFetch resolves the request's partitions, opening, updating or closing
 // its fetch session. A non-zero code is a session error for the whole
 // response.
-func (h *Handler) planFetch(req *kmsg.FetchRequest, version int16) (*fetchPlan, int16) {
-	plan := &fetchPlan{version: version, maxBytes: req.MaxBytes, minBytes: req.MinBytes}
+func (h *Handler) planFetch(c *call, req *kmsg.FetchRequest) (*fetchPlan, int16) {
+	version := c.Version
+	plan := &fetchPlan{version: version, maxBytes: req.MaxBytes, minBytes: req.MinBytes, replica: -1}
 	if limit := h.cfg.Broker.Network.FetchMaxBytes; limit > 0 && plan.maxBytes > limit {
 		plan.maxBytes = limit
 	}
 	img := h.image()
+	if id, epoch := replicaOf(req, version); id >= 0 {
+		err, whole := h.checkReplica(c, img, id, epoch)
+		switch {
+		case err != nil && whole:
+			return nil, err.Code
+		case err != nil:
+			plan.refused = err
+		default:
+			plan.replica, plan.replicaEpoch = id, epoch
+		}
+	}
 	keyOf := func(t *kmsg.FetchRequestTopic, part int32) sessionKey {
 		if version >= 13 {
 			name := ""
@@ -235,10 +252,22 @@ func (h *Handler) fetchPass(plan *fetchPlan) *passResult {
 			pr.errs[i], pr.anyErr = it.lookupErr, true
 			continue
 		}
+		if plan.refused != nil {
+			pr.errs[i], pr.anyErr = plan.refused, true
+			continue
+		}
 		fp := it.params
 		fp.MaxBytes = int32(min(int64(fp.MaxBytes), max(budget, 0)))
 		fp.MinOneBatch = pr.bytes == 0 // KIP-74: the first data is returned whole
-		res, err := it.p.Fetch(fp)
+		var (
+			res partition.FetchResult
+			err *kerr.Error
+		)
+		if plan.replica >= 0 {
+			res, err = it.p.FetchForFollower(plan.replica, plan.replicaEpoch, fp)
+		} else {
+			res, err = it.p.Fetch(fp)
+		}
 		if err != nil {
 			pr.errs[i], pr.anyErr = err, true
 			// The result still carries the offsets the client should know.
@@ -270,7 +299,11 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 		}
 		if err := pass.errs[i]; err != nil {
 			rp.errorCode = err.Code
-			rp.highWatermark, rp.lastStableOffset, rp.logStartOffset = -1, -1, -1
+			if plan.replica < 0 || err != kerr.OffsetOutOfRange {
+				// A follower out of range learns the leader's log start and
+				// high watermark, to know which way to truncate.
+				rp.highWatermark, rp.lastStableOffset, rp.logStartOffset = -1, -1, -1
+			}
 			if err == kerr.NotLeaderForPartition || err == kerr.FencedLeaderEpoch {
 				if mp, ok := img.Partition(it.key.topic, it.key.part); ok && mp.Leader >= 0 {
 					rp.leaderID, rp.leaderEpoch = mp.Leader, mp.LeaderEpoch

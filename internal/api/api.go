@@ -53,6 +53,13 @@ type Config struct {
 	Logger      *slog.Logger
 	// ControllerID returns the active controller's node id, -1 if unknown.
 	ControllerID func() int32
+
+	// For a handler of the controller listener (ControllerListener set):
+	// this node's controller and whether it is the active one. The other
+	// fields are unused there.
+	ControllerListener bool
+	LocalController    *controller.Controller
+	ControllerActive   func() bool
 }
 
 // Handler serves Kafka requests. It is safe for concurrent use.
@@ -62,12 +69,17 @@ type Handler struct {
 	apis     [maxKey + 1]*apiDef // indexed by api key; nil = not served
 	versions *kmsg.ApiVersionsResponse
 	sessions *fetchSessions
+	hosts    hostCache // broker endpoint addresses, for replica fetches
 }
 
 // New builds a handler.
 func New(cfg Config) *Handler {
 	h := &Handler{cfg: cfg, log: cfg.Logger}
-	for _, d := range h.table() {
+	table := h.table()
+	if cfg.ControllerListener {
+		table = h.controllerTable()
+	}
+	for _, d := range table {
 		h.apis[d.key] = d
 	}
 	h.versions = h.apiVersionsResponse()

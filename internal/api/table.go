@@ -65,9 +65,23 @@ func (h *Handler) table() []*apiDef {
 		{35, 0, newest(35), h.describeLogDirs},
 		{37, 0, newest(37), h.createPartitions},
 		{42, 0, newest(42), h.deleteGroups},
+		{43, 0, newest(43), h.electLeaders},
 		{44, 0, newest(44), h.incrementalAlterConfigs},
+		{45, 0, newest(45), h.alterPartitionReassignments},
+		{46, 0, newest(46), h.listPartitionReassignments},
 		{47, 0, newest(47), h.offsetDelete},
+		{55, 0, newest(55), h.describeQuorum},
 		{60, 0, newest(60), h.describeCluster},
 		{75, 0, newest(75), h.describeTopicPartitions},
+	}
+}
+
+// controllerTable lists the APIs of the controller listener, where brokers
+// reach the active controller.
+func (h *Handler) controllerTable() []*apiDef {
+	newest := func(key int16) int16 { return kmsg.RequestForKey(key).MaxVersion() }
+	return []*apiDef{
+		{apiVersionsKey, 0, newest(apiVersionsKey), h.apiVersions},
+		{58, 0, newest(58), h.envelope},
 	}
 }

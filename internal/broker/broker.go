@@ -7,9 +7,12 @@
 // group coordinator and the partition manager listening to it → the metadata
 // log (which replays into the image) → controller → broker registration,
 // and once the broker is unfenced, the partitions follow the metadata and
-// the client listeners serve. Stop runs the other way, answering in-flight
-// requests first: stop reading requests, make appended data durable so
-// waiting acknowledgements go out, stop the group coordinator and stop
+// the client listeners serve; replication follows the roles the metadata
+// gives. Stop begins with a controlled shutdown, while everything still
+// serves: the controller moves this node's leaderships to caught-up
+// followers. Then it runs the other way, answering in-flight requests
+// first: stop reading requests, make appended data durable so waiting
+// acknowledgements go out, stop the group coordinator, the fetchers and
 // leading (parked joins and long-polling fetches answer at once), drain the
 // connections, stop the metadata log, stop the cleaner, close the logs
 // (writing the clean-shutdown marker so the next start skips recovery).
@@ -32,6 +35,7 @@ import (
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/partition"
 	"github.com/samsa-io/samsa/internal/quorum"
+	"github.com/samsa-io/samsa/internal/replication"
 	"github.com/samsa-io/samsa/internal/server"
 	"github.com/samsa-io/samsa/internal/storage"
 	"github.com/samsa-io/samsa/internal/txn"
@@ -47,16 +51,21 @@ type Broker struct {
 	base *slog.Logger // as given; the quorum adds the node id itself
 	log  *slog.Logger // base with the node id
 
-	dirs       []*storage.Dir
-	cleaner    *storage.Cleaner // compacts logs with cleanup.policy=compact
-	meta       *metadata.Loader
-	partitions *partition.Manager
-	quorum     *quorum.Node
-	controller *controller.Controller
-	client     *controller.Client
-	groups     *group.Coordinator
-	server     *server.Server
-	reg        *registration
+	dirs        []*storage.Dir
+	cleaner     *storage.Cleaner // compacts logs with cleanup.policy=compact
+	meta        *metadata.Loader
+	partitions  *partition.Manager
+	replication *replication.Manager // the follower side: fetchers from leaders
+	quorum      *quorum.Node
+	controller  *controller.Controller
+	client      *controller.Client
+	groups      *group.Coordinator
+	server      *server.Server // client listeners
+	ctrlServer  *server.Server // the controller listener; nil without the controller role
+	muxes       []*mux         // listeners shared between raft and the Kafka protocol
+	raftLn      net.Listener   // the quorum transport's side of a mux
+	raftAddr    string         // that listener's address
+	reg         *registration
 
 	ready   chan struct{}      // closed once the listeners serve
 	stopRun context.CancelFunc // ends the goroutines Start began
@@ -77,6 +86,9 @@ func New(cfg *config.Broker, log *slog.Logger) (*Broker, error) {
 }
 
 func (b *Broker) open() error {
+	if err := b.bind(); err != nil {
+		return err
+	}
 	for _, path := range b.cfg.LogDirs {
 		d, err := storage.OpenDir(path, storage.DirOptions{Logger: b.log.With("dir", path)})
 		if err != nil {
@@ -106,9 +118,15 @@ func (b *Broker) open() error {
 		TopicID:         b.topicID,
 		Logger:          b.log.With("component", "groups"),
 	})
+	b.replication = replication.New(replication.Config{
+		NodeID: b.cfg.NodeID, Broker: b.cfg, Image: b.meta.Image,
+		BrokerEpoch: b.brokerEpoch, LocalIP: b.localIP(), Logger: b.log,
+	})
 	pm, err := partition.NewManager(partition.ManagerConfig{
 		NodeID: b.cfg.NodeID, Broker: b.cfg, Dirs: b.dirs, Logger: b.log,
-		OnLeadership: b.onLeadership,
+		OnRole:         b.onRole,
+		AlterPartition: b.alterPartition,
+		BrokerEpoch:    b.brokerEpoch,
 	})
 	if err != nil {
 		return err
@@ -117,23 +135,47 @@ func (b *Broker) open() error {
 	b.meta.Subscribe(pm.Apply)
 	b.meta.Subscribe(b.checkClusterID)
 
+	transport, err := b.transport()
+	if err != nil {
+		return err
+	}
 	q, err := quorum.Open(quorum.Config{
-		NodeID: uint64(b.cfg.NodeID),
-		Voters: voters(b.cfg),
-		Dir:    filepath.Join(b.cfg.Quorum.MetadataLogDir, partition.MetadataTopic+"-0"),
-		Logger: b.base.With("component", "quorum"),
+		NodeID:        uint64(b.cfg.NodeID),
+		Voters:        voters(b.cfg),
+		Dir:           filepath.Join(b.cfg.Quorum.MetadataLogDir, partition.MetadataTopic+"-0"),
+		TickInterval:  quorumTick,
+		ElectionTicks: max(int(b.cfg.Quorum.ElectionTimeoutMs)/int(quorumTick.Milliseconds()), 2),
+		Transport:     transport,
+		Logger:        b.base.With("component", "quorum"),
 	}, stateMachine{b.meta})
 	if err != nil {
 		return fmt.Errorf("open metadata log: %w", err)
 	}
 	b.quorum = q
-	b.controller = controller.New(controller.Config{
-		NodeID: b.cfg.NodeID, Broker: b.cfg, Log: q, Metadata: b.meta,
-		Logger: b.log.With("component", "controller"),
+	if b.isVoter() {
+		b.controller = controller.New(controller.Config{
+			NodeID: b.cfg.NodeID, Broker: b.cfg, Log: q, Metadata: b.meta,
+			Logger:       b.log.With("component", "controller"),
+			QuorumStatus: q.Status,
+			AddLearner: func(ctx context.Context, id int32, addr string) error {
+				return q.AddLearner(ctx, uint64(id), addr)
+			},
+		})
+	}
+	b.client = controller.NewClient(controller.ClientConfig{
+		Local:    b.controller,
+		Active:   b.isActiveController,
+		Leader:   b.controllerAddr,
+		LocalIP:  b.localIP(),
+		ClientID: fmt.Sprintf("samsa-broker-%d", b.cfg.NodeID),
+		Logger:   b.log.With("component", "controller-client"),
 	})
-	b.client = controller.NewClient(b.controller)
 	return nil
 }
+
+// quorumTick is the metadata quorum's tick; election timeouts are counted
+// in ticks (controller.quorum.election.timeout.ms / quorumTick).
+const quorumTick = 100 * time.Millisecond
 
 // Run runs the node until ctx is done, then stops it cleanly.
 func (b *Broker) Run(ctx context.Context) error {
@@ -148,23 +190,32 @@ func (b *Broker) Run(ctx context.Context) error {
 
 // Start starts every part and returns once the client listeners serve.
 func (b *Broker) Start(ctx context.Context) error {
-	if err := b.bind(); err != nil {
-		return err
-	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	b.stopRun = cancel
 	b.quorum.OnLeaderChange(func(leader, term uint64) {
-		if leader == uint64(b.cfg.NodeID) {
-			b.log.Info("became the active controller", "term", term)
-			b.wg.Add(1)
-			go func() {
-				defer b.wg.Done()
-				b.activateController(runCtx)
-			}()
+		if b.controller == nil {
+			return
 		}
+		if leader != uint64(b.cfg.NodeID) {
+			b.controller.Deactivate()
+			return
+		}
+		b.log.Info("became the active controller", "term", term)
+		b.controller.Activate()
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.activateController(runCtx)
+		}()
 	})
 	if err := b.quorum.Start(runCtx); err != nil {
 		return fmt.Errorf("start metadata log: %w", err)
+	}
+	b.serveController()
+	if b.controller != nil {
+		// Liveness, leader elections and rebalancing; idle unless active.
+		b.wg.Add(1)
+		go func() { defer b.wg.Done(); b.controller.Run(runCtx) }()
 	}
 	b.reg = newRegistration(b)
 	b.wg.Add(2)
@@ -189,26 +240,6 @@ func (b *Broker) Start(ctx context.Context) error {
 	return nil
 }
 
-// bind binds the client listeners, so that ports chosen by the system
-// (port 0) are known before the broker registers its endpoints.
-func (b *Broker) bind() error {
-	var listeners []server.Listener
-	for _, l := range b.cfg.BrokerListeners() {
-		listeners = append(listeners, server.Listener{Name: l.Name, Addr: l.Addr()})
-	}
-	n := b.cfg.Network
-	b.server = server.New(server.Config{
-		Listeners:           listeners,
-		MaxRequestBytes:     n.SocketRequestMaxBytes,
-		IdleTimeout:         millis(n.ConnectionsMaxIdleMs),
-		RequestTimeout:      millis(int64(n.RequestTimeoutMs)),
-		MaxConnections:      int(n.MaxConnections),
-		MaxConnectionsPerIP: int(n.MaxConnectionsPerIP),
-		Logger:              b.log.With("component", "server"),
-	})
-	return b.server.Listen()
-}
-
 // advertised returns the listeners this broker registers: the advertised
 // ones, with port 0 replaced by the port actually bound.
 func (b *Broker) advertised() []config.Listener {
@@ -230,22 +261,16 @@ func (b *Broker) advertised() []config.Listener {
 // serve starts answering clients.
 func (b *Broker) serve() {
 	h := api.New(api.Config{
-		NodeID:      b.cfg.NodeID,
-		Broker:      b.cfg,
-		Metadata:    b.meta,
-		Controller:  b.client,
-		Partitions:  b.partitions,
-		ProducerIDs: b.producerIDs(),
-		Dirs:        b.dirs,
-		Groups:      b.groups,
-		Logger:      b.log.With("component", "api"),
-		ControllerID: func() int32 {
-			id, _ := b.quorum.Leader()
-			if id == 0 {
-				return -1
-			}
-			return int32(id)
-		},
+		NodeID:       b.cfg.NodeID,
+		Broker:       b.cfg,
+		Metadata:     b.meta,
+		Controller:   b.client,
+		Partitions:   b.partitions,
+		ProducerIDs:  b.producerIDs(),
+		Dirs:         b.dirs,
+		Groups:       b.groups,
+		Logger:       b.log.With("component", "api"),
+		ControllerID: b.activeControllerID,
 	})
 	b.server.Serve(h)
 	close(b.ready)
@@ -259,6 +284,13 @@ func (b *Broker) Addrs() []net.Addr { return b.server.Addrs() }
 // Stop shuts the node down cleanly. It is safe to call once after Start,
 // whether Start succeeded or not.
 func (b *Broker) Stop() error {
+	if b.reg != nil {
+		// Controlled shutdown first, while this node still serves: its
+		// followers stay caught up and take over its leaderships.
+		sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
+		b.reg.shutdown(sctx)
+		scancel()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if b.server != nil {
@@ -269,18 +301,20 @@ func (b *Broker) Stop() error {
 	// for up to a rebalance timeout; the coordinator answers them now
 	// (NOT_COORDINATOR: the client looks it up again after the restart).
 	b.groups.Stop()
+	b.replication.Close()
 	b.partitions.StopServing()
 	if b.server != nil {
 		b.server.Close(ctx)
 	}
-	if b.reg != nil {
-		b.reg.shutdown(ctx)
+	if b.ctrlServer != nil {
+		b.ctrlServer.Close(ctx)
 	}
 	if b.stopRun != nil {
 		b.stopRun()
 	}
 	b.wg.Wait()
 	b.quorum.Stop()
+	b.closeNetwork()
 	return b.closeStorage()
 }
 

@@ -8,14 +8,20 @@ import (
 	"github.com/samsa-io/samsa/internal/partition"
 )
 
-// onLeadership loads the group coordinator's state for the
-// __consumer_offsets partitions this broker starts leading, and unloads it
-// when it stops.
-func (b *Broker) onLeadership(p *partition.Partition, leading bool) {
+// onRole routes a replica's role changes: the follower side of
+// replication starts or stops fetching, and the group coordinator loads the
+// state of the __consumer_offsets partitions this broker starts leading and
+// unloads those it stops leading.
+func (b *Broker) onRole(p *partition.Partition, r partition.Role) {
+	if r.Replica && !r.Leading && r.Leader >= 0 {
+		b.replication.Follow(p, r.Leader, r.LeaderEpoch)
+	} else {
+		b.replication.Unfollow(p)
+	}
 	if p.Topic != api.OffsetsTopic {
 		return
 	}
-	if leading {
+	if r.Leading {
 		b.groups.Load(p.ID, groupLog{p})
 	} else {
 		b.groups.Unload(p.ID)
@@ -29,10 +35,10 @@ func (g groupLog) Append(ctx context.Context, batch []byte) error {
 	return g.p.AppendInternal(ctx, batch)
 }
 func (g groupLog) Read(offset int64, maxBytes int32) ([]byte, error) {
-	return g.p.ReadCommitted(offset, maxBytes)
+	return g.p.Log().ReadBytes(offset, g.p.Log().LogEndOffset(), maxBytes)
 }
 func (g groupLog) LogStartOffset() int64 { return g.p.Log().LogStartOffset() }
-func (g groupLog) HighWatermark() int64  { return g.p.HighWatermark() }
+func (g groupLog) LoadEnd() int64        { return g.p.Log().LogEndOffset() }
 
 func (b *Broker) partitionExists(topic string, partition int32) bool {
 	_, ok := b.meta.Image().Partition(topic, partition)

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -65,12 +64,8 @@ func (r *registration) run(ctx context.Context) {
 
 // step registers if needed, then sends one heartbeat.
 func (r *registration) step(ctx context.Context) error {
-	img := r.b.meta.Image()
-	if img.ClusterID() == "" {
-		return errors.New("no cluster id yet")
-	}
 	if r.brokerEpoch() == 0 {
-		if err := r.register(ctx, img.ClusterID()); err != nil {
+		if err := r.register(ctx, r.clusterID()); err != nil {
 			return err
 		}
 	}
@@ -98,6 +93,21 @@ func (r *registration) step(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// clusterID is the cluster this node believes it belongs to: the metadata
+// log's, else its log directories', else none yet (a new node joining; the
+// controller accepts it and the node learns the id from the log).
+func (r *registration) clusterID() string {
+	if id := r.b.meta.Image().ClusterID(); id != "" {
+		return id
+	}
+	for _, d := range r.b.dirs {
+		if m, ok := d.Meta(); ok && m.ClusterID != "" {
+			return m.ClusterID
+		}
+	}
+	return ""
 }
 
 func (r *registration) register(ctx context.Context, clusterID string) error {
@@ -129,19 +139,61 @@ func (r *registration) register(ctx context.Context, clusterID string) error {
 	return nil
 }
 
-// shutdown tells the controller the broker is going away (controlled
-// shutdown).
+// shutdown is the broker's side of a controlled shutdown: it asks the
+// controller, heartbeat after heartbeat, to move its leaderships away, and
+// returns once the controller says it may stop (every leadership that
+// could move has moved and the other brokers know it) or ctx ends.
 func (r *registration) shutdown(ctx context.Context) {
 	epoch := r.brokerEpoch()
 	if epoch == 0 {
 		return
 	}
-	req := kmsg.NewPtrBrokerHeartbeatRequest()
-	req.BrokerID, req.BrokerEpoch, req.WantShutdown = r.b.cfg.NodeID, epoch, true
-	req.CurrentMetadataOffset = int64(r.b.meta.Image().Offset())
-	if _, err := r.b.client.Request(ctx, req); err != nil {
-		r.b.log.Debug("controlled shutdown request failed", "err", err)
+	interval := 200 * time.Millisecond
+	// Long enough for the quorum to elect a new controller (this node may
+	// have been it); past that nobody could move the leaderships anyway.
+	patience := max(3*time.Duration(r.b.cfg.Quorum.ElectionTimeoutMs)*time.Millisecond, 3*time.Second)
+	for {
+		req := kmsg.NewPtrBrokerHeartbeatRequest()
+		req.BrokerID, req.BrokerEpoch, req.WantShutdown = r.b.cfg.NodeID, epoch, true
+		req.CurrentMetadataOffset = int64(r.b.meta.Image().Offset())
+		rctx, cancel := context.WithTimeout(ctx, patience)
+		resp, err := r.b.client.Request(rctx, req)
+		cancel()
+		switch {
+		case err != nil:
+			r.b.log.Warn("controlled shutdown: no controller answered; stopping anyway", "err", err)
+			return
+		case resp.(*kmsg.BrokerHeartbeatResponse).ErrorCode == kerr.StaleBrokerEpoch.Code:
+			return // no longer registered under this epoch: nothing to move
+		case resp.(*kmsg.BrokerHeartbeatResponse).ShouldShutdown:
+			r.b.log.Info("controlled shutdown complete")
+			return
+		}
+		select {
+		case <-ctx.Done():
+			r.b.log.Warn("controlled shutdown did not complete in time; stopping anyway")
+			return
+		case <-time.After(interval):
+		}
 	}
+}
+
+// brokerEpoch is this broker's epoch, 0 before it registered.
+func (b *Broker) brokerEpoch() int64 {
+	if b.reg == nil {
+		return 0
+	}
+	return b.reg.brokerEpoch()
+}
+
+// alterPartition sends an ISR change to the active controller.
+func (b *Broker) alterPartition(ctx context.Context, req *kmsg.AlterPartitionRequest) (*kmsg.AlterPartitionResponse, error) {
+	req.SetVersion(req.MaxVersion())
+	resp, err := b.client.Request(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.(*kmsg.AlterPartitionResponse), nil
 }
 
 // allocateProducerIDs asks the controller for a block of producer ids.

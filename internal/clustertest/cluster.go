@@ -20,6 +20,8 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +35,7 @@ import (
 // Cluster is a set of brokers started for one test.
 type Cluster struct {
 	t       testing.TB
+	mu      sync.Mutex // guards the nodes' b, cancel and addr while StartN launches them
 	brokers []*Node
 }
 
@@ -78,6 +81,46 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	return c
 }
 
+// StartN starts an n-node cluster in which every node is a broker and a
+// voter of the metadata quorum, and registers its stop with t.Cleanup. The
+// nodes start concurrently: each waits for a quorum before it serves.
+func StartN(t testing.TB, n int, opts ...Option) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t}
+	var voters []string
+	for i := 1; i <= n; i++ {
+		node := &Node{ID: int32(i), Dir: t.TempDir()}
+		ctrl := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		voters = append(voters, strconv.Itoa(i)+"@"+ctrl)
+		node.props = map[string]string{
+			"node.id":                          strconv.Itoa(i),
+			"process.roles":                    "broker,controller",
+			"listeners":                        "PLAINTEXT://127.0.0.1:" + strconv.Itoa(freePort(t)) + ",CONTROLLER://" + ctrl,
+			"log.dirs":                         node.Dir,
+			"num.partitions":                   "1",
+			"group.initial.rebalance.delay.ms": "0",
+		}
+		c.brokers = append(c.brokers, node)
+	}
+	for _, node := range c.brokers {
+		node.props["controller.quorum.voters"] = strings.Join(voters, ",")
+		for _, o := range opts {
+			o(node.props)
+		}
+	}
+	t.Cleanup(c.Stop)
+	errs := make(chan error, n)
+	for _, node := range c.brokers {
+		go func() { errs <- c.launch(node) }()
+	}
+	for range c.brokers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
 // freePort returns a loopback port that was free a moment ago. Binding the
 // broker to it can race with other processes, which on a test machine is
 // rare enough; the alternative (port 0) would change the port on restart.
@@ -93,9 +136,16 @@ func freePort(t testing.TB) int {
 
 func (c *Cluster) startNode(n *Node) {
 	c.t.Helper()
+	if err := c.launch(n); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// launch starts node n and returns once it serves clients.
+func (c *Cluster) launch(n *Node) error {
 	cfg, _, err := config.FromMap(n.props)
 	if err != nil {
-		c.t.Fatalf("broker %d config: %v", n.ID, err)
+		return fmt.Errorf("broker %d config: %w", n.ID, err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("SAMSA_TEST_LOG") != "" {
@@ -103,7 +153,7 @@ func (c *Cluster) startNode(n *Node) {
 	}
 	b, err := broker.New(cfg, log)
 	if err != nil {
-		c.t.Fatalf("broker %d: %v", n.ID, err)
+		return fmt.Errorf("broker %d: %w", n.ID, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	startCtx, startCancel := context.WithTimeout(ctx, 30*time.Second)
@@ -111,10 +161,13 @@ func (c *Cluster) startNode(n *Node) {
 	if err := b.Start(startCtx); err != nil {
 		cancel()
 		b.Stop()
-		c.t.Fatalf("start broker %d: %v", n.ID, err)
+		return fmt.Errorf("start broker %d: %w", n.ID, err)
 	}
+	c.mu.Lock()
 	n.b, n.cancel = b, cancel
 	n.addr = b.Addrs()[0].String()
+	c.mu.Unlock()
+	return nil
 }
 
 // Addrs returns the brokers' client addresses.
@@ -146,6 +199,26 @@ func (c *Cluster) Admin(t testing.TB) *kadm.Client {
 	return kadm.NewClient(c.Client(t))
 }
 
+// StopNode stops broker i cleanly (a controlled shutdown); StartNode
+// starts it again on the same data and ports.
+func (c *Cluster) StopNode(i int) {
+	c.t.Helper()
+	c.stopNode(c.brokers[i])
+}
+
+// StartNode starts broker i again after StopNode.
+func (c *Cluster) StartNode(i int) {
+	c.t.Helper()
+	c.startNode(c.brokers[i])
+}
+
+// Running reports whether broker i runs.
+func (c *Cluster) Running(i int) bool { return c.brokers[i].b != nil }
+
+// Broker returns broker i's running node (nil when stopped), for tests
+// that look inside.
+func (c *Cluster) Broker(i int) *broker.Broker { return c.brokers[i].b }
+
 // Restart stops broker i cleanly and starts it again on the same data.
 func (c *Cluster) Restart(i int) {
 	c.t.Helper()
@@ -165,11 +238,14 @@ func (c *Cluster) stopNode(n *Node) {
 	n.b = nil
 }
 
-// Stop stops every broker.
+// Stop stops every broker, all at once: one by one, the last ones would
+// wait out their controlled shutdowns without a metadata quorum.
 func (c *Cluster) Stop() {
+	var wg sync.WaitGroup
 	for _, n := range c.brokers {
-		c.stopNode(n)
+		wg.Go(func() { c.stopNode(n) })
 	}
+	wg.Wait()
 }
 
 // String describes the cluster for test logs.

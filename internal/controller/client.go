@@ -2,47 +2,131 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/internal/kclient"
 )
 
-// Client is how brokers reach the active controller. Requests are Kafka's
-// controller-bound requests; when the active controller is this node they
-// are served in-process.
-type Client struct {
-	local *Controller
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// Local is this node's controller, nil on broker-only nodes.
+	Local *Controller
+	// Active reports whether Local is the active controller now.
+	Active func() bool
+	// Leader returns the controller listener address of the active
+	// controller, when one is known.
+	Leader func() (addr string, ok bool)
+	// LocalIP, when set, binds outgoing connections (tests run nodes on
+	// 127.0.0.x so address-based faults mean something).
+	LocalIP net.IP
+	// ClientID names this node in forwarded requests.
+	ClientID string
+	Logger   *slog.Logger
 }
 
-// NewClient returns a client that serves requests with local.
-func NewClient(local *Controller) *Client { return &Client{local: local} }
+// Client is how a broker reaches the active controller: in-process when
+// this node is it, otherwise over the controller listener in an envelope.
+// Requests are retried, on whichever node is active, until they are
+// answered or ctx ends. It is safe for concurrent use.
+type Client struct {
+	cfg  ClientConfig
+	pool *kclient.Pool
+}
+
+// NewClient returns a client.
+func NewClient(cfg ClientConfig) *Client {
+	if cfg.Active == nil {
+		cfg.Active = func() bool { return cfg.Local != nil }
+	}
+	if cfg.Leader == nil {
+		cfg.Leader = func() (string, bool) { return "", false }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Client{cfg: cfg, pool: kclient.NewPool(cfg.ClientID, cfg.LocalIP)}
+}
+
+// Close releases the client's idle connections.
+func (c *Client) Close() { c.pool.Close() }
 
 // Request sends one controller-bound request and returns its response. An
-// error means the controller could not be reached; the caller answers its
-// own client with a retriable error.
+// error means no controller answered before ctx ended; the caller answers
+// its own client with a retriable error.
 func (c *Client) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
-	return c.local.Serve(ctx, req)
+	backoff := 20 * time.Millisecond
+	var last error
+	for {
+		if c.cfg.Local != nil && c.cfg.Active() {
+			resp, err := c.cfg.Local.Serve(ctx, req)
+			if err == nil || !errors.Is(err, ErrNotActive) {
+				return resp, err
+			}
+			last = err
+		} else if addr, ok := c.cfg.Leader(); ok {
+			resp, err := forward(ctx, c.pool, c.cfg.ClientID, addr, req)
+			if err == nil {
+				return resp, nil
+			}
+			last = err
+			c.cfg.Logger.Debug("forwarding to the controller failed", "addr", addr, "api", kmsg.NameForKey(req.Key()), "err", err)
+		} else {
+			last = errors.New("no active controller is known")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last: %v)", ctx.Err(), last)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
 }
 
-// Serve runs one controller-bound request on this controller.
+// Serve runs one controller-bound request on this controller. ErrNotActive
+// means this node is not the active controller and nothing was changed.
 func (c *Controller) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
 	switch r := req.(type) {
 	case *kmsg.CreateTopicsRequest:
-		return c.CreateTopics(ctx, r), nil
+		return nilIfErr(c.CreateTopics(ctx, r))
 	case *kmsg.DeleteTopicsRequest:
-		return c.DeleteTopics(ctx, r), nil
+		return nilIfErr(c.DeleteTopics(ctx, r))
 	case *kmsg.CreatePartitionsRequest:
-		return c.CreatePartitions(ctx, r), nil
+		return nilIfErr(c.CreatePartitions(ctx, r))
 	case *kmsg.AlterConfigsRequest:
-		return c.AlterConfigs(ctx, r), nil
+		return nilIfErr(c.AlterConfigs(ctx, r))
 	case *kmsg.IncrementalAlterConfigsRequest:
-		return c.IncrementalAlterConfigs(ctx, r), nil
+		return nilIfErr(c.IncrementalAlterConfigs(ctx, r))
 	case *kmsg.AllocateProducerIDsRequest:
-		return c.AllocateProducerIDs(ctx, r), nil
+		return nilIfErr(c.AllocateProducerIDs(ctx, r))
 	case *kmsg.BrokerRegistrationRequest:
-		return c.RegisterBroker(ctx, r), nil
+		return nilIfErr(c.RegisterBroker(ctx, r))
 	case *kmsg.BrokerHeartbeatRequest:
-		return c.BrokerHeartbeat(ctx, r), nil
+		return nilIfErr(c.BrokerHeartbeat(ctx, r))
+	case *kmsg.AlterPartitionRequest:
+		return nilIfErr(c.AlterPartition(ctx, r))
+	case *kmsg.ElectLeadersRequest:
+		return nilIfErr(c.ElectLeaders(ctx, r))
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		return nilIfErr(c.AlterPartitionReassignments(ctx, r))
+	case *kmsg.ListPartitionReassignmentsRequest:
+		return nilIfErr(c.ListPartitionReassignments(ctx, r))
+	case *kmsg.DescribeQuorumRequest:
+		return nilIfErr(c.DescribeQuorum(ctx, r))
 	}
 	return nil, fmt.Errorf("controller does not serve %s", kmsg.NameForKey(req.Key()))
+}
+
+// nilIfErr turns a typed response into the interface, keeping a nil
+// response nil (a nil *T in an interface would not compare equal to nil).
+func nilIfErr[R kmsg.Response](resp R, err error) (kmsg.Response, error) {
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -31,7 +32,7 @@ const (
 
 // AlterConfigs replaces the dynamic configs of each resource with the ones
 // given (the legacy API: configs not named are removed).
-func (c *Controller) AlterConfigs(ctx context.Context, req *kmsg.AlterConfigsRequest) *kmsg.AlterConfigsResponse {
+func (c *Controller) AlterConfigs(ctx context.Context, req *kmsg.AlterConfigsRequest) (*kmsg.AlterConfigsResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resp := kmsg.NewPtrAlterConfigsResponse()
@@ -56,18 +57,21 @@ func (c *Controller) AlterConfigs(ctx context.Context, req *kmsg.AlterConfigsReq
 		resp.Resources = append(resp.Resources, out)
 	}
 	if err := c.propose(ctx, recs); err != nil {
+		if errors.Is(err, ErrNotActive) {
+			return nil, err
+		}
 		for i := range resp.Resources {
 			if resp.Resources[i].ErrorCode == 0 {
 				setErr(&resp.Resources[i].ErrorCode, &resp.Resources[i].ErrorMessage, kerr.RequestTimedOut, err.Error())
 			}
 		}
 	}
-	return resp
+	return resp, nil
 }
 
 // IncrementalAlterConfigs applies SET, DELETE, APPEND and SUBTRACT
 // operations to the dynamic configs of each resource.
-func (c *Controller) IncrementalAlterConfigs(ctx context.Context, req *kmsg.IncrementalAlterConfigsRequest) *kmsg.IncrementalAlterConfigsResponse {
+func (c *Controller) IncrementalAlterConfigs(ctx context.Context, req *kmsg.IncrementalAlterConfigsRequest) (*kmsg.IncrementalAlterConfigsResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resp := kmsg.NewPtrIncrementalAlterConfigsResponse()
@@ -90,13 +94,16 @@ func (c *Controller) IncrementalAlterConfigs(ctx context.Context, req *kmsg.Incr
 		resp.Resources = append(resp.Resources, out)
 	}
 	if err := c.propose(ctx, recs); err != nil {
+		if errors.Is(err, ErrNotActive) {
+			return nil, err
+		}
 		for i := range resp.Resources {
 			if resp.Resources[i].ErrorCode == 0 {
 				setErr(&resp.Resources[i].ErrorCode, &resp.Resources[i].ErrorMessage, kerr.RequestTimedOut, err.Error())
 			}
 		}
 	}
-	return resp
+	return resp, nil
 }
 
 // incrementalTarget computes the full set of dynamic configs a resource

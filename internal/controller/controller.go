@@ -1,9 +1,28 @@
 // Package controller is the active controller: it validates admin
 // operations against the current metadata image, decides (replica placement,
-// leaders, producer-id blocks), and turns each decision into metadata
-// records proposed to the metadata log. It never changes state any other
-// way: a decision takes effect when its records are committed and applied,
-// on this node and every other.
+// leaders, ISR changes, producer-id blocks), and turns each decision into
+// metadata records proposed to the metadata log. It never changes state any
+// other way: a decision takes effect when its records are committed and
+// applied, on this node and every other.
+//
+// What it owns:
+//
+//   - Broker lifecycle (brokers.go, liveness.go): registration, heartbeats,
+//     fencing a broker whose heartbeats stop for broker.session.timeout.ms,
+//     unfencing one that has caught up, and controlled shutdown (moving a
+//     stopping broker's leaderships and ISR memberships away before it says
+//     it may stop).
+//   - Elections (election.go): one set of rules, used by fencing,
+//     unfencing, controlled shutdown, reassignment, ElectLeaders and the
+//     automatic leader rebalance. Leaders come from the ISR; a replica
+//     outside it leads only when unclean.leader.election.enable allows it.
+//   - ISR changes (alter_partition.go): AlterPartition from partition
+//     leaders, checked against broker and partition epochs.
+//   - Reassignment (reassign.go): AlterPartitionReassignments and
+//     ListPartitionReassignments, completed when the new replicas join the
+//     ISR.
+//   - Topics, configs and producer ids (topics.go, placement.go,
+//     configs.go, producer_ids.go), and DescribeQuorum (quorum.go).
 //
 // Operations are serialized: each one runs with mu held, reads the latest
 // image, proposes its records and returns once they are applied locally, so
@@ -12,8 +31,16 @@
 // lets a broker that is not the active controller forward a request
 // unchanged (see Client).
 //
-// Where to start reading: topics.go (CreateTopics, DeleteTopics,
-// CreatePartitions), placement.go, configs.go.
+// Broker liveness is the one piece of state kept outside the log: the time
+// of each broker's last heartbeat and the metadata offset it reported. It
+// lives in memory on the active controller only and is rebuilt on every
+// activation, where every registered broker starts with a full session, as
+// in Kafka. Time comes from Config.Now; periodic work (fencing, unclean
+// elections, leader rebalancing) runs in Tick, which Run calls on a ticker.
+//
+// Where to start reading: election.go, then brokers.go and liveness.go,
+// alter_partition.go, reassign.go, elect_leaders.go; topics.go for the
+// admin operations.
 package controller
 
 import (
@@ -23,9 +50,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/quorum"
 )
 
 // Log is the metadata log as the controller sees it.
@@ -43,6 +73,18 @@ type Config struct {
 	Metadata *metadata.Loader
 	Logger   *slog.Logger
 	Rand     *rand.Rand // placement randomness; nil = seeded randomly
+
+	// AddLearner makes a broker-only node a learner of the metadata quorum,
+	// reached at addr; nil when the quorum has no network (tests).
+	AddLearner func(ctx context.Context, id int32, addr string) error
+
+	// Now is the clock of broker sessions and periodic checks; nil means
+	// time.Now. Tests drive it by hand.
+	Now func() time.Time
+
+	// QuorumStatus reports the metadata quorum as this node sees it, for
+	// DescribeQuorum; nil answers DescribeQuorum with an error.
+	QuorumStatus func() quorum.Status
 }
 
 // Controller is the active controller's logic. It is safe for concurrent
@@ -50,29 +92,66 @@ type Config struct {
 type Controller struct {
 	cfg Config
 	log *slog.Logger
+	now func() time.Time
 
-	mu   sync.Mutex // serializes operations; guards rand
+	// activations counts Activate and Deactivate calls; active is the state
+	// the last one set. They are atomics so that both calls return at once
+	// even while an operation holds mu (the quorum's leader-change callback
+	// may make them).
+	activations atomic.Uint64
+	active      atomic.Bool
+
+	mu   sync.Mutex // serializes operations; guards the fields below
 	rand *rand.Rand
+	live liveness // per-activation state, reset when activations moves
 }
 
-// New returns a controller.
+// New returns a controller. It starts inactive: Tick does nothing until
+// Activate.
 func New(cfg Config) *Controller {
 	r := cfg.Rand
 	if r == nil {
 		r = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
-	return &Controller{cfg: cfg, log: cfg.Logger, rand: r}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Controller{cfg: cfg, log: cfg.Logger, rand: r, now: now}
 }
 
-// errNoChange is returned by decide functions that have nothing to propose.
-var errNoChange = errors.New("no change")
+// Activate tells the controller that this node became the active
+// controller. Every registered broker gets a full session from the next
+// operation on, and periodic checks start over. It never blocks.
+func (c *Controller) Activate() {
+	c.active.Store(true)
+	c.activations.Add(1)
+}
 
-// propose encodes recs and proposes them; called with mu held.
+// Deactivate tells the controller that this node stopped being the active
+// controller: Tick does nothing until the next Activate. It never blocks.
+func (c *Controller) Deactivate() {
+	c.active.Store(false)
+	c.activations.Add(1)
+}
+
+// ErrNotActive means this node is not the active controller, or stopped
+// being it before its records were committed: nothing was changed, and the
+// request can be sent to the active controller.
+var ErrNotActive = errors.New("controller: not the active controller")
+
+// propose encodes recs and proposes them; called with mu held. It returns
+// ErrNotActive when the records were certainly not committed because this
+// node does not (or no longer) lead the metadata log; other errors leave
+// the outcome unknown.
 func (c *Controller) propose(ctx context.Context, recs []metadata.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	if _, err := c.cfg.Log.Propose(ctx, metadata.Encode(recs)); err != nil {
+		if errors.Is(err, quorum.ErrNotLeader) || errors.Is(err, quorum.ErrProposalDropped) {
+			return fmt.Errorf("%w: %v", ErrNotActive, err)
+		}
 		return fmt.Errorf("propose %d metadata records: %w", len(recs), err)
 	}
 	return nil

@@ -7,44 +7,179 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/quorum"
 )
 
 // memLog applies proposals straight to a loader, as a one-voter quorum does.
 type memLog struct {
 	l   *metadata.Loader
 	idx uint64
+	t   testing.TB // when set, an entry that does not apply fails the test
 }
 
 func (m *memLog) Propose(_ context.Context, data []byte) (uint64, error) {
+	if m.t != nil {
+		recs, err := metadata.Decode(data)
+		if err == nil {
+			err = metadata.NewDelta(m.l.Image()).ReplayEntry(recs)
+		}
+		if err != nil {
+			m.t.Errorf("proposed entry does not apply: %v", err)
+		}
+	}
 	m.idx++
 	m.l.Apply([]uint64{m.idx}, [][]byte{data})
 	return m.idx, nil
+}
+
+// clock is a hand-driven time source.
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// testCluster is an active controller over registered, unfenced brokers
+// (ids 1..n, broker epoch 1), with a hand-driven clock and a quorum status
+// the test sets.
+type testCluster struct {
+	t      *testing.T
+	c      *Controller
+	l      *metadata.Loader
+	log    *memLog
+	clk    *clock
+	cfg    *config.Broker
+	status quorum.Status
+}
+
+// newTestCluster starts a cluster of len(racks) brokers ("" = no rack) with
+// the given server properties.
+func newTestCluster(t *testing.T, props map[string]string, racks ...string) *testCluster {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l := metadata.NewLoader(quiet)
+	if props == nil {
+		props = map[string]string{}
+	}
+	cfg, _, err := config.FromMap(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &testCluster{t: t, l: l, log: &memLog{l: l, t: t}, clk: &clock{t: time.Unix(1_700_000_000, 0)}, cfg: cfg}
+	h.c = h.newController()
+	recs := []metadata.Record{metadata.ClusterRecord{ClusterID: "c"}}
+	for i, rack := range racks {
+		recs = append(recs, metadata.RegisterBrokerRecord{BrokerID: int32(i + 1), BrokerEpoch: 1, Rack: rack})
+	}
+	h.log.Propose(context.Background(), metadata.Encode(recs))
+	h.c.Activate()
+	return h
+}
+
+// newController returns another controller over the same log and clock, as
+// a node that takes over as active controller; it is not activated.
+func (h *testCluster) newController() *Controller {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return New(Config{
+		NodeID: 1, Broker: h.cfg, Log: h.log, Metadata: h.l, Logger: quiet,
+		Rand: rand.New(rand.NewPCG(1, 2)), Now: h.clk.Now,
+		QuorumStatus: func() quorum.Status { return h.status },
+	})
 }
 
 // newTestController returns a controller over brokers with the given racks
 // ("" = no rack), all registered and unfenced.
 func newTestController(t *testing.T, racks ...string) (*Controller, *metadata.Loader) {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l := metadata.NewLoader(quiet)
-	log := &memLog{l: l}
-	cfg, _, err := config.FromMap(map[string]string{})
-	if err != nil {
-		t.Fatal(err)
+	h := newTestCluster(t, nil, racks...)
+	return h.c, h.l
+}
+
+// apply proposes records directly, for states no operation produces.
+func (h *testCluster) apply(recs ...metadata.Record) {
+	h.t.Helper()
+	h.log.Propose(context.Background(), metadata.Encode(recs))
+}
+
+// createTopic creates a topic with an explicit assignment (partition i gets
+// assignment[i]) and fails the test on an error.
+func (h *testCluster) createTopic(name string, assignment ...[]int32) {
+	h.t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, -1, -1
+	for i, a := range assignment {
+		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		ra.Partition, ra.Replicas = int32(i), a
+		rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
 	}
-	c := New(Config{NodeID: 1, Broker: cfg, Log: log, Metadata: l, Logger: quiet, Rand: rand.New(rand.NewPCG(1, 2))})
-	recs := []metadata.Record{metadata.ClusterRecord{ClusterID: "c"}}
-	for i, rack := range racks {
-		recs = append(recs, metadata.RegisterBrokerRecord{BrokerID: int32(i + 1), BrokerEpoch: 1, Rack: rack})
+	req.Topics = append(req.Topics, rt)
+	if code := ok(h.c.CreateTopics(context.Background(), req)).Topics[0].ErrorCode; code != 0 {
+		h.t.Fatalf("create %s: %v", name, kerr.ErrorForCode(code))
 	}
-	log.Propose(context.Background(), metadata.Encode(recs))
-	return c, l
+}
+
+// part returns a partition as the image has it now.
+func (h *testCluster) part(topic string, p int32) *metadata.Partition {
+	h.t.Helper()
+	pt, found := h.l.Image().Partition(topic, p)
+	if !found {
+		h.t.Fatalf("no partition %s-%d", topic, p)
+	}
+	return pt
+}
+
+func (h *testCluster) broker(id int32) *metadata.Broker {
+	h.t.Helper()
+	b, found := h.l.Image().Broker(id)
+	if !found {
+		h.t.Fatalf("no broker %d", id)
+	}
+	return b
+}
+
+// heartbeat sends a heartbeat from a broker at its current epoch, caught
+// up with the log; edit adjusts the request.
+func (h *testCluster) heartbeat(id int32, edit ...func(*kmsg.BrokerHeartbeatRequest)) *kmsg.BrokerHeartbeatResponse {
+	h.t.Helper()
+	req := kmsg.NewPtrBrokerHeartbeatRequest()
+	req.BrokerID, req.BrokerEpoch = id, h.broker(id).Epoch
+	req.CurrentMetadataOffset = int64(h.l.Image().Offset())
+	for _, e := range edit {
+		e(req)
+	}
+	resp := ok(h.c.BrokerHeartbeat(context.Background(), req))
+	if resp.ErrorCode != 0 {
+		h.t.Fatalf("heartbeat from %d: %v", id, kerr.ErrorForCode(resp.ErrorCode))
+	}
+	return resp
+}
+
+func wantFence(r *kmsg.BrokerHeartbeatRequest)    { r.WantFence = true }
+func wantShutdown(r *kmsg.BrokerHeartbeatRequest) { r.WantShutdown = true }
+
+// tick runs the periodic checks and fails the test on an error.
+func (h *testCluster) tick() {
+	h.t.Helper()
+	if err := h.c.Tick(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// wantPartition checks a partition's leader and ISR.
+func (h *testCluster) wantPartition(topic string, p, leader int32, isr ...int32) *metadata.Partition {
+	h.t.Helper()
+	pt := h.part(topic, p)
+	if pt.Leader != leader || !slices.Equal(pt.ISR, isr) {
+		h.t.Fatalf("%s-%d: leader %d isr %v, want leader %d isr %v", topic, p, pt.Leader, pt.ISR, leader, isr)
+	}
+	return pt
 }
 
 func createReq(name string, partitions int32, rf int16) *kmsg.CreateTopicsRequest {
@@ -57,7 +192,7 @@ func createReq(name string, partitions int32, rf int16) *kmsg.CreateTopicsReques
 
 func TestPlacementSpreadsLeadersAndReplicas(t *testing.T) {
 	c, l := newTestController(t, "", "", "")
-	resp := c.CreateTopics(context.Background(), createReq("t", 6, 3))
+	resp := ok(c.CreateTopics(context.Background(), createReq("t", 6, 3)))
 	if code := resp.Topics[0].ErrorCode; code != 0 {
 		t.Fatalf("create: %v", kerr.ErrorForCode(code))
 	}
@@ -91,7 +226,7 @@ func slicesCompact(s []int32) []int32 {
 
 func TestPlacementIsRackAware(t *testing.T) {
 	c, l := newTestController(t, "a", "a", "b", "b", "c", "c")
-	if code := c.CreateTopics(context.Background(), createReq("t", 12, 3)).Topics[0].ErrorCode; code != 0 {
+	if code := ok(c.CreateTopics(context.Background(), createReq("t", 12, 3))).Topics[0].ErrorCode; code != 0 {
 		t.Fatal(kerr.ErrorForCode(code))
 	}
 	img := l.Image()
@@ -110,7 +245,7 @@ func TestPlacementIsRackAware(t *testing.T) {
 
 func TestReplicationFactorLargerThanBrokers(t *testing.T) {
 	c, _ := newTestController(t, "")
-	rt := c.CreateTopics(context.Background(), createReq("t", 3, 3)).Topics[0]
+	rt := ok(c.CreateTopics(context.Background(), createReq("t", 3, 3))).Topics[0]
 	if rt.ErrorCode != kerr.InvalidReplicationFactor.Code || *rt.ErrorMessage != "Replication factor: 3 larger than available brokers: 1." {
 		t.Fatalf("got %v %q", kerr.ErrorForCode(rt.ErrorCode), *rt.ErrorMessage)
 	}
@@ -130,8 +265,8 @@ func TestTopicNameRules(t *testing.T) {
 		}
 	}
 	c, _ := newTestController(t, "")
-	c.CreateTopics(context.Background(), createReq("a_b", 1, 1))
-	if rt := c.CreateTopics(context.Background(), createReq("a.b", 1, 1)).Topics[0]; rt.ErrorCode != kerr.InvalidTopicException.Code {
+	ok(c.CreateTopics(context.Background(), createReq("a_b", 1, 1)))
+	if rt := ok(c.CreateTopics(context.Background(), createReq("a.b", 1, 1))).Topics[0]; rt.ErrorCode != kerr.InvalidTopicException.Code {
 		t.Fatalf("colliding name accepted: %v", kerr.ErrorForCode(rt.ErrorCode))
 	}
 }
@@ -139,14 +274,14 @@ func TestTopicNameRules(t *testing.T) {
 func TestFencingMovesLeadershipAndUnfencingRestoresIt(t *testing.T) {
 	c, l := newTestController(t, "", "")
 	ctx := context.Background()
-	c.CreateTopics(ctx, createReq("t", 4, 2))
+	ok(c.CreateTopics(ctx, createReq("t", 4, 2)))
 	before, _ := l.Image().Topic("t")
 
 	// Broker 1 asks to be fenced: partitions it led move to broker 2, and it
 	// leaves the ISRs.
 	hb := kmsg.NewPtrBrokerHeartbeatRequest()
 	hb.BrokerID, hb.BrokerEpoch, hb.WantFence, hb.CurrentMetadataOffset = 1, 1, true, 100
-	if code := c.BrokerHeartbeat(ctx, hb).ErrorCode; code != 0 {
+	if code := ok(c.BrokerHeartbeat(ctx, hb)).ErrorCode; code != 0 {
 		t.Fatal(kerr.ErrorForCode(code))
 	}
 	after, _ := l.Image().Topic("t")
@@ -161,7 +296,7 @@ func TestFencingMovesLeadershipAndUnfencingRestoresIt(t *testing.T) {
 	// Fence broker 2 too: it is the last ISR member, so it stays in the ISR
 	// and the partitions have no leader.
 	hb.BrokerID = 2
-	c.BrokerHeartbeat(ctx, hb)
+	ok(c.BrokerHeartbeat(ctx, hb))
 	after, _ = l.Image().Topic("t")
 	for i, p := range after.Partitions {
 		if p.Leader != metadata.NoLeader || !slices.Equal(p.ISR, []int32{2}) {
@@ -170,7 +305,7 @@ func TestFencingMovesLeadershipAndUnfencingRestoresIt(t *testing.T) {
 	}
 	// Unfencing broker 2 makes it lead again, with a new epoch.
 	hb.WantFence = false
-	c.BrokerHeartbeat(ctx, hb)
+	ok(c.BrokerHeartbeat(ctx, hb))
 	final, _ := l.Image().Topic("t")
 	for i, p := range final.Partitions {
 		if p.Leader != 2 || p.LeaderEpoch != after.Partitions[i].LeaderEpoch+1 {
@@ -183,12 +318,12 @@ func TestStaleBrokerEpochIsRefused(t *testing.T) {
 	c, _ := newTestController(t, "")
 	hb := kmsg.NewPtrBrokerHeartbeatRequest()
 	hb.BrokerID, hb.BrokerEpoch = 1, 99
-	if code := c.BrokerHeartbeat(context.Background(), hb).ErrorCode; code != kerr.StaleBrokerEpoch.Code {
+	if code := ok(c.BrokerHeartbeat(context.Background(), hb)).ErrorCode; code != kerr.StaleBrokerEpoch.Code {
 		t.Fatalf("got %v", kerr.ErrorForCode(code))
 	}
 	a := kmsg.NewPtrAllocateProducerIDsRequest()
 	a.BrokerID, a.BrokerEpoch = 1, 99
-	if code := c.AllocateProducerIDs(context.Background(), a).ErrorCode; code != kerr.StaleBrokerEpoch.Code {
+	if code := ok(c.AllocateProducerIDs(context.Background(), a)).ErrorCode; code != kerr.StaleBrokerEpoch.Code {
 		t.Fatalf("allocate with a stale epoch: %v", kerr.ErrorForCode(code))
 	}
 }
@@ -197,8 +332,8 @@ func TestProducerIDBlocksNeverOverlap(t *testing.T) {
 	c, _ := newTestController(t, "")
 	a := kmsg.NewPtrAllocateProducerIDsRequest()
 	a.BrokerID, a.BrokerEpoch = 1, 1
-	r1 := c.AllocateProducerIDs(context.Background(), a)
-	r2 := c.AllocateProducerIDs(context.Background(), a)
+	r1 := ok(c.AllocateProducerIDs(context.Background(), a))
+	r2 := ok(c.AllocateProducerIDs(context.Background(), a))
 	if r1.ErrorCode != 0 || r2.ErrorCode != 0 || r2.ProducerIDStart < r1.ProducerIDStart+int64(r1.ProducerIDLen) {
 		t.Fatalf("blocks %+v %+v", r1, r2)
 	}
@@ -207,13 +342,13 @@ func TestProducerIDBlocksNeverOverlap(t *testing.T) {
 func TestIncrementalAlterConfigs(t *testing.T) {
 	c, l := newTestController(t, "")
 	ctx := context.Background()
-	c.CreateTopics(ctx, createReq("t", 1, 1))
+	ok(c.CreateTopics(ctx, createReq("t", 1, 1)))
 	alter := func(ops ...kmsg.IncrementalAlterConfigsRequestResourceConfig) int16 {
 		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 		r := kmsg.NewIncrementalAlterConfigsRequestResource()
 		r.ResourceType, r.ResourceName, r.Configs = kmsg.ConfigResourceTypeTopic, "t", ops
 		req.Resources = append(req.Resources, r)
-		return c.IncrementalAlterConfigs(ctx, req).Resources[0].ErrorCode
+		return ok(c.IncrementalAlterConfigs(ctx, req)).Resources[0].ErrorCode
 	}
 	op := func(name string, o kmsg.IncrementalAlterConfigOp, v string) kmsg.IncrementalAlterConfigsRequestResourceConfig {
 		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
@@ -249,7 +384,16 @@ func TestIncrementalAlterConfigs(t *testing.T) {
 	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBroker, ""
 	r.Configs = append(r.Configs, op("node.id", opSet, "5"))
 	req.Resources = append(req.Resources, r)
-	if code := c.IncrementalAlterConfigs(ctx, req).Resources[0].ErrorCode; code != kerr.InvalidRequest.Code {
+	if code := ok(c.IncrementalAlterConfigs(ctx, req)).Resources[0].ErrorCode; code != kerr.InvalidRequest.Code {
 		t.Fatalf("static broker config altered: %v", kerr.ErrorForCode(code))
 	}
+}
+
+// ok unwraps an operation's response; the controller under test is always
+// active, so an error is a bug (the panic fails the test with its stack).
+func ok[R any](r R, err error) R {
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -14,10 +15,11 @@ import (
 // broker list from a random start, and the followers are shifted by an
 // amount that grows every full round, so leaders and followers both spread
 // evenly. When every broker has a rack, the list alternates racks and a
-// partition's replicas land on distinct racks while racks remain.
+// partition's replicas land on distinct racks while racks remain. Brokers
+// in controlled shutdown get no new replicas.
 // Called with mu held (it uses c.rand).
 func (c *Controller) place(img *metadata.Image, count, rf, first int) ([][]int32, error) {
-	live := img.LiveBrokers()
+	live := slices.DeleteFunc(img.LiveBrokers(), func(b *metadata.Broker) bool { return b.InControlledShutdown })
 	if rf > len(live) {
 		return nil, kerrf(kerr.InvalidReplicationFactor, "Replication factor: %d larger than available brokers: %d.", rf, len(live))
 	}

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -16,7 +17,7 @@ const ProducerIDBlockSize = 1000
 // AllocateProducerIDs hands a broker the next block of producer ids. The
 // block is recorded in the metadata log before it is returned, so no id is
 // ever handed out twice, across restarts and controller changes alike.
-func (c *Controller) AllocateProducerIDs(ctx context.Context, req *kmsg.AllocateProducerIDsRequest) *kmsg.AllocateProducerIDsResponse {
+func (c *Controller) AllocateProducerIDs(ctx context.Context, req *kmsg.AllocateProducerIDsRequest) (*kmsg.AllocateProducerIDsResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resp := kmsg.NewPtrAllocateProducerIDsResponse()
@@ -24,15 +25,18 @@ func (c *Controller) AllocateProducerIDs(ctx context.Context, req *kmsg.Allocate
 	img := c.image()
 	if b, ok := img.Broker(req.BrokerID); !ok || b.Epoch != req.BrokerEpoch {
 		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
-		return resp
+		return resp, nil
 	}
 	start := img.NextProducerID()
 	rec := metadata.ProducerIDsRecord{BrokerID: req.BrokerID, BrokerEpoch: req.BrokerEpoch, NextProducerID: start + ProducerIDBlockSize}
 	if err := c.propose(ctx, []metadata.Record{rec}); err != nil {
+		if errors.Is(err, ErrNotActive) {
+			return nil, err
+		}
 		c.log.Warn("allocate producer ids failed", "err", err)
 		resp.ErrorCode = kerr.RequestTimedOut.Code
-		return resp
+		return resp, nil
 	}
 	resp.ProducerIDStart, resp.ProducerIDLen = start, ProducerIDBlockSize
-	return resp
+	return resp, nil
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,7 +17,7 @@ import (
 // CreateTopics creates topics (CreateTopics v0–v7 semantics). Each topic
 // succeeds or fails on its own; the records of all successful topics are
 // proposed in one entry. With ValidateOnly nothing is proposed.
-func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse {
+func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) (*kmsg.CreateTopicsResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resp := kmsg.NewPtrCreateTopicsResponse()
@@ -65,6 +66,9 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 		}
 	}
 	if err := c.propose(ctx, recs); err != nil {
+		if errors.Is(err, ErrNotActive) {
+			return nil, err
+		}
 		c.log.Warn("create topics failed", "err", err)
 		for i := range results {
 			if results[i].ErrorCode == 0 {
@@ -81,7 +85,7 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 		}
 		resp.Topics = append(resp.Topics, *rt)
 	}
-	return resp
+	return resp, nil
 }
 
 var clusterDefault = metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""}
@@ -190,13 +194,13 @@ func checkReplicas(img *metadata.Image, replicas []int32) error {
 	return nil
 }
 
-// newPartitionRecord makes the record of a new partition: every live replica
-// is in the ISR and the first live replica (the preferred one, normally)
-// leads.
+// newPartitionRecord makes the record of a new partition: every active
+// replica (unfenced, not shutting down) is in the ISR and the first of them
+// (the preferred one, normally) leads.
 func newPartitionRecord(img *metadata.Image, topicID metadata.UUID, p int32, replicas []int32) metadata.PartitionRecord {
 	var isr []int32
 	for _, r := range replicas {
-		if b, ok := img.Broker(r); ok && !b.Fenced {
+		if active(img, r) {
 			isr = append(isr, r)
 		}
 	}
@@ -213,7 +217,7 @@ func newPartitionRecord(img *metadata.Image, topicID metadata.UUID, p int32, rep
 }
 
 // DeleteTopics deletes topics by name (v0–v5) or by name or id (v6+).
-func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse {
+func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) (*kmsg.DeleteTopicsResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resp := kmsg.NewPtrDeleteTopicsResponse()
@@ -247,17 +251,20 @@ func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsReq
 		resp.Topics = append(resp.Topics, out)
 	}
 	if err := c.propose(ctx, recs); err != nil {
+		if errors.Is(err, ErrNotActive) {
+			return nil, err
+		}
 		for i := range resp.Topics {
 			if resp.Topics[i].ErrorCode == 0 {
 				setErr(&resp.Topics[i].ErrorCode, &resp.Topics[i].ErrorMessage, kerr.RequestTimedOut, err.Error())
 			}
 		}
-		return resp
+		return resp, nil
 	}
 	for id := range deleting {
 		c.log.Info("deleted topic", "topic_id", id.String())
 	}
-	return resp
+	return resp, nil
 }
 
 func (c *Controller) topicToDelete(img *metadata.Image, rt kmsg.DeleteTopicsRequestTopic) (*metadata.Topic, error) {
@@ -285,7 +292,7 @@ func (c *Controller) topicToDelete(img *metadata.Image, rt kmsg.DeleteTopicsRequ
 }
 
 // CreatePartitions grows topics to the requested partition counts.
-func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse {
+func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) (*kmsg.CreatePartitionsResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resp := kmsg.NewPtrCreatePartitionsResponse()
@@ -314,13 +321,16 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreateParti
 		resp.Topics = append(resp.Topics, out)
 	}
 	if err := c.propose(ctx, recs); err != nil {
+		if errors.Is(err, ErrNotActive) {
+			return nil, err
+		}
 		for i := range resp.Topics {
 			if resp.Topics[i].ErrorCode == 0 {
 				setErr(&resp.Topics[i].ErrorCode, &resp.Topics[i].ErrorMessage, kerr.RequestTimedOut, err.Error())
 			}
 		}
 	}
-	return resp
+	return resp, nil
 }
 
 func (c *Controller) decideCreatePartitions(img *metadata.Image, t kmsg.CreatePartitionsRequestTopic) ([]metadata.Record, error) {

@@ -27,12 +27,16 @@ type Log interface {
 	// never with two batches holding records of the same group, so the log
 	// may order concurrent batches as it likes.
 	Append(ctx context.Context, batch []byte) error
-	// Read returns whole batches starting at offset, up to the high
-	// watermark, at most maxBytes (at least one batch); empty at the end.
-	// Used to load state.
+	// Read returns whole batches starting at offset, up to LoadEnd, at
+	// most maxBytes (at least one batch); empty at the end. Used to load
+	// state.
 	Read(offset int64, maxBytes int32) ([]byte, error)
 	LogStartOffset() int64
-	HighWatermark() int64
+	// LoadEnd is where loading stops: the log end offset. A new leader's
+	// log is what the partition commits from then on (Kafka's coordinator
+	// loads to the log end too); a high watermark still catching up with
+	// the followers would leave the newest commits out.
+	LoadEnd() int64
 }
 
 // Config configures a Coordinator.

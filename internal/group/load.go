@@ -21,7 +21,7 @@ func (p *partition) load() {
 	start := time.Now()
 	st := &loadState{groups: map[string]*kmsg.GroupMetadataValue{}, offsets: map[string]map[tp]loaded{}, txns: map[int64]map[gtp]loaded{}}
 	off := p.log.LogStartOffset()
-	for p.ctx.Err() == nil && off < p.log.HighWatermark() {
+	for p.ctx.Err() == nil && off < p.log.LoadEnd() {
 		data, err := p.log.Read(off, c.cfg.Group.OffsetsLoadBufferSize)
 		if err != nil {
 			c.log.Warn("cannot read __consumer_offsets; retrying", "partition", p.id, "offset", off, "err", err)

@@ -81,7 +81,7 @@ func (l *memLog) Read(offset int64, maxBytes int32) ([]byte, error) {
 }
 
 func (l *memLog) LogStartOffset() int64 { l.mu.Lock(); defer l.mu.Unlock(); return l.start }
-func (l *memLog) HighWatermark() int64  { l.mu.Lock(); defer l.mu.Unlock(); return l.end }
+func (l *memLog) LoadEnd() int64        { l.mu.Lock(); defer l.mu.Unlock(); return l.end }
 
 // appendRaw appends a batch as it is (tests that plant bad bytes).
 func (l *memLog) appendRaw(b []byte, numOffsets int64) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
@@ -23,11 +24,18 @@ type ManagerConfig struct {
 	Logger *slog.Logger
 	Now    func() time.Time // nil = time.Now
 
-	// OnLeadership, when set, is told each time a replica starts leading
-	// (or leads under a new leader epoch) and when it stops leading or is
-	// removed. It runs on the metadata listener's goroutine and must not
-	// block; coordinators use it to load and unload their state.
-	OnLeadership func(p *Partition, leading bool)
+	// OnRole, when set, is told each time a replica's leader or leader
+	// epoch changes, and when the replica is removed (Role.Replica false).
+	// It runs on the metadata listener's goroutine and must not block:
+	// coordinators load and unload their state from it, and the
+	// replication fetcher starts and stops following.
+	OnRole func(p *Partition, r Role)
+
+	// AlterPartition sends an ISR change to the active controller. Nil
+	// means there is no controller to ask (tests): ISR changes are dropped.
+	AlterPartition func(ctx context.Context, req *kmsg.AlterPartitionRequest) (*kmsg.AlterPartitionResponse, error)
+	// BrokerEpoch is this broker's current epoch (0 before registration).
+	BrokerEpoch func() int64
 }
 
 // MetadataTopic is the directory name (with "-0") of the metadata log, which
@@ -53,6 +61,10 @@ type Manager struct {
 	applyMu sync.Mutex // serializes Apply, Start and Close
 	live    bool       // guarded by applyMu: Start was called
 	closed  bool       // guarded by applyMu
+
+	alterMu   sync.Mutex             // guards alterQ
+	alterQ    map[*Partition][]int32 // ISR changes waiting to be sent
+	alterWake chan struct{}          // signalled when alterQ gains an entry
 }
 
 // NewManager returns a manager over the log directories, which it takes
@@ -61,7 +73,14 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Manager{cfg: cfg, log: cfg.Logger, parts: map[key]*Partition{}, home: map[storage.TopicPartition]*storage.Dir{}}
+	if cfg.BrokerEpoch == nil {
+		cfg.BrokerEpoch = func() int64 { return -1 }
+	}
+	m := &Manager{
+		cfg: cfg, log: cfg.Logger,
+		parts: map[key]*Partition{}, home: map[storage.TopicPartition]*storage.Dir{},
+		alterQ: map[*Partition][]int32{}, alterWake: make(chan struct{}, 1),
+	}
 	for _, d := range cfg.Dirs {
 		tps, err := d.Partitions()
 		if err != nil {
@@ -121,9 +140,9 @@ func (m *Manager) All() []*Partition {
 	return out
 }
 
-func (m *Manager) notify(p *Partition, leading bool) {
-	if m.cfg.OnLeadership != nil {
-		m.cfg.OnLeadership(p, leading)
+func (m *Manager) notify(p *Partition, r Role) {
+	if m.cfg.OnRole != nil {
+		m.cfg.OnRole(p, r)
 	}
 }
 
@@ -186,11 +205,8 @@ func (m *Manager) applyLocked(d *metadata.Delta, img *metadata.Image) {
 				m.log.Error("cannot open partition", "topic", t.Name, "partition", mp.ID, "err", err)
 				continue
 			}
-			switch p.setRole(mp) {
-			case roleLeading:
-				m.notify(p, true)
-			case roleNotLeader:
-				m.notify(p, false)
+			if p.setRole(mp, m.cfg.Now()) {
+				m.notify(p, p.Role())
 			}
 		}
 	}
@@ -213,6 +229,7 @@ func (m *Manager) ensure(img *metadata.Image, t *metadata.Topic, mp *metadata.Pa
 		return nil, err
 	}
 	p = newPartition(t.Name, mp.ID, t.ID, m.cfg.NodeID, m.log)
+	p.alter = m.alterISR
 	p.cfg.Store(st)
 	lc := st.log
 	lc.OnDurable = p.onDurable
@@ -223,6 +240,9 @@ func (m *Manager) ensure(img *metadata.Image, t *metadata.Topic, mp *metadata.Pa
 		return nil, err
 	}
 	p.log = l
+	// What was committed before a restart stays committed; a replica never
+	// claims more than its own log holds.
+	p.hw.Store(min(max(l.CheckpointedHighWatermark(), l.LogStartOffset()), l.LogEndOffset()))
 	m.mu.Lock()
 	m.parts[k] = p
 	m.home[tp] = dir
@@ -263,9 +283,8 @@ func (m *Manager) remove(topic string, k key) {
 	if p == nil || dir == nil {
 		return
 	}
-	if p.stop() {
-		m.notify(p, false)
-	}
+	p.stop()
+	m.notify(p, Role{Leader: -1})
 	if err := dir.DeleteLog(tp); err != nil {
 		m.log.Error("cannot delete partition", "topic", topic, "partition", k.part, "err", err)
 		return
@@ -343,6 +362,13 @@ func (m *Manager) Run(ctx context.Context) {
 	defer retention.Stop()
 	checkpoint := time.NewTicker(time.Duration(lc.FlushOffsetCheckpointIntervalMs) * time.Millisecond)
 	defer checkpoint.Stop()
+	lagMax := time.Duration(m.cfg.Broker.Replication.LagTimeMaxMs) * time.Millisecond
+	lagCheck := time.NewTicker(max(lagMax/2, 10*time.Millisecond))
+	defer lagCheck.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { defer wg.Done(); m.runAlters(ctx) }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -351,8 +377,146 @@ func (m *Manager) Run(ctx context.Context) {
 			m.applyRetention()
 		case <-checkpoint.C:
 			m.checkpoint()
+		case <-lagCheck.C:
+			m.shrinkISRs(lagMax)
 		}
 	}
+}
+
+// shrinkISRs proposes to drop, from the ISR of every partition led here,
+// the followers that have not caught up for lagMax
+// (replica.lag.time.max.ms).
+func (m *Manager) shrinkISRs(lagMax time.Duration) {
+	now := m.cfg.Now()
+	for _, p := range m.All() {
+		if isr := p.laggingISR(now, lagMax); isr != nil {
+			p.logger.Info("shrinking ISR", "isr", isr)
+			m.alterISR(p, isr)
+		}
+	}
+}
+
+// alterISR queues an ISR change of p for the controller; runAlters sends it.
+// p has recorded it as pending, so there is at most one per partition.
+func (m *Manager) alterISR(p *Partition, isr []int32) {
+	if m.cfg.AlterPartition == nil {
+		p.alterDone(nil, 0, 0, false)
+		return
+	}
+	m.alterMu.Lock()
+	m.alterQ[p] = isr
+	m.alterMu.Unlock()
+	select {
+	case m.alterWake <- struct{}{}:
+	default:
+	}
+}
+
+// runAlters sends queued ISR changes to the controller, all pending ones in
+// one AlterPartition request, until ctx is done.
+func (m *Manager) runAlters(ctx context.Context) {
+	backoff := time.Duration(m.cfg.Broker.Quorum.RetryBackoffMs) * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.alterWake:
+		}
+		m.alterMu.Lock()
+		batch := m.alterQ
+		m.alterQ = map[*Partition][]int32{}
+		m.alterMu.Unlock()
+		if len(batch) > 0 && !m.sendAlters(ctx, batch) {
+			// Not sent: try again after a pause, merged with what came in.
+			m.alterMu.Lock()
+			for p, isr := range batch {
+				if _, newer := m.alterQ[p]; !newer {
+					m.alterQ[p] = isr
+				}
+			}
+			m.alterMu.Unlock()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			select {
+			case m.alterWake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// sendAlters sends one AlterPartition request and applies its answer. It
+// reports false when no controller answered.
+func (m *Manager) sendAlters(ctx context.Context, batch map[*Partition][]int32) bool {
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.BrokerID, req.BrokerEpoch = m.cfg.NodeID, m.cfg.BrokerEpoch()
+	topics := map[metadata.UUID]int{}
+	for p, isr := range batch {
+		i, ok := topics[p.TopicID]
+		if !ok {
+			i = len(req.Topics)
+			topics[p.TopicID] = i
+			t := kmsg.NewAlterPartitionRequestTopic()
+			t.TopicID, t.Topic = p.TopicID, p.Topic
+			req.Topics = append(req.Topics, t)
+		}
+		leaderEpoch, partitionEpoch, brokerEpoch := p.alterRequest()
+		rp := kmsg.NewAlterPartitionRequestTopicPartition()
+		rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p.ID, leaderEpoch, partitionEpoch
+		for _, id := range isr {
+			e := kmsg.NewAlterPartitionRequestTopicPartitionNewEpochISR()
+			e.BrokerID, e.BrokerEpoch = id, brokerEpoch(id)
+			if id == m.cfg.NodeID {
+				e.BrokerEpoch = req.BrokerEpoch
+			}
+			rp.NewEpochISR = append(rp.NewEpochISR, e)
+			rp.NewISR = append(rp.NewISR, id)
+		}
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(m.cfg.Broker.Replication.SocketTimeoutMs)*time.Millisecond)
+	defer cancel()
+	resp, err := m.cfg.AlterPartition(rctx, req)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("cannot send ISR changes to the controller", "partitions", len(batch), "err", err)
+		}
+		return false
+	}
+	if resp.ErrorCode != 0 {
+		m.log.Warn("controller refused ISR changes", "err", kerr.ErrorForCode(resp.ErrorCode))
+		for p := range batch {
+			p.alterDone(nil, 0, 0, false)
+		}
+		return true
+	}
+	answered := map[*Partition]bool{}
+	for _, t := range resp.Topics {
+		for _, rp := range t.Partitions {
+			for p := range batch {
+				if p.TopicID != t.TopidID || p.ID != rp.Partition {
+					continue
+				}
+				answered[p] = true
+				if rp.ErrorCode != 0 {
+					p.logger.Info("controller refused ISR change", "isr", batch[p], "err", kerr.ErrorForCode(rp.ErrorCode))
+					p.alterDone(nil, 0, 0, false)
+					continue
+				}
+				p.logger.Info("ISR changed", "isr", rp.ISR, "partition_epoch", rp.PartitionEpoch)
+				p.alterDone(rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch, true)
+			}
+		}
+	}
+	for p := range batch {
+		if !answered[p] {
+			p.alterDone(nil, 0, 0, false)
+		}
+	}
+	return true
 }
 
 func (m *Manager) applyRetention() {

@@ -47,10 +47,22 @@ type Partition struct {
 	logger *slog.Logger
 	cfg    atomic.Pointer[settings] // the topic's resolved configuration
 
-	mu          sync.Mutex // guards the role fields below
-	leader      bool
-	leaderEpoch int32
-	isr         []int32
+	alter func(p *Partition, isr []int32) // proposes an ISR change to the controller (Manager.alterISR)
+
+	followMu sync.Mutex // serializes follower writes with role changes (replica.go)
+
+	mu             sync.Mutex // guards the role fields below; never held across I/O
+	leader         bool
+	leaderID       int32 // the partition's leader, -1 when none
+	leaderEpoch    int32
+	partitionEpoch int32
+	replicas       []int32
+	isr            []int32   // as the controller last committed it
+	pendingISR     []int32   // proposed to the controller and not answered yet; nil when none
+	alterRetry     time.Time // no ISR change is proposed before this (after a refusal)
+	followers      map[int32]*follower
+	epochStart     int64 // log end offset when this leadership began
+	stopped        bool  // removed or shutting down: no role any more
 
 	hw atomic.Int64 // high watermark
 
@@ -62,6 +74,7 @@ type Partition struct {
 func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, logger *slog.Logger) *Partition {
 	return &Partition{
 		Topic: topic, ID: id, TopicID: topicID, nodeID: nodeID,
+		leaderID: -1, leaderEpoch: -1,
 		logger:   logger.With("topic", topic, "partition", id),
 		advanced: make(chan struct{}),
 		waiters:  map[*Waiter]struct{}{},
@@ -86,62 +99,6 @@ func (p *Partition) IsLeader() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.leader
-}
-
-// roleChange says how setRole changed this replica's leadership.
-type roleChange int
-
-const (
-	roleSame      roleChange = iota
-	roleLeading              // became leader, or leads under a new epoch
-	roleNotLeader            // stopped leading
-)
-
-// setRole applies the role the metadata gives this replica.
-func (p *Partition) setRole(mp *metadata.Partition) roleChange {
-	p.mu.Lock()
-	wasLeader, oldEpoch := p.leader, p.leaderEpoch
-	leader := mp.Leader == p.nodeID
-	p.leader = leader
-	p.leaderEpoch = mp.LeaderEpoch
-	p.isr = mp.ISR
-	p.mu.Unlock()
-	change := roleSame
-	if leader && (!wasLeader || oldEpoch != mp.LeaderEpoch) {
-		p.logger.Info("became leader", "leader_epoch", mp.LeaderEpoch, "log_end_offset", p.log.LogEndOffset())
-		change = roleLeading
-	} else if !leader && wasLeader {
-		p.logger.Info("stopped leading", "leader_epoch", mp.LeaderEpoch, "leader", mp.Leader)
-		change = roleNotLeader
-	}
-	p.maybeAdvanceHW()
-	p.wake() // waiters re-check leadership
-	return change
-}
-
-// maybeAdvanceHW moves the high watermark to the offset every in-sync
-// replica has durably. With this broker as the only in-sync replica that is
-// its own durable offset.
-func (p *Partition) maybeAdvanceHW() {
-	p.mu.Lock()
-	leader := p.leader
-	p.mu.Unlock()
-	if !leader {
-		return
-	}
-	target := p.log.DurableOffset()
-	for {
-		cur := p.hw.Load()
-		if target <= cur {
-			return
-		}
-		if p.hw.CompareAndSwap(cur, target) {
-			// The cleaner compacts only what every replica has.
-			p.log.SetCompactionLimit(target)
-			p.wake()
-			return
-		}
-	}
 }
 
 // onDurable is the log's callback when more of it became durable.
@@ -226,7 +183,7 @@ type RecordError struct {
 func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
 	st := p.cfg.Load()
 	p.mu.Lock()
-	leader, epoch, isrLen := p.leader, p.leaderEpoch, len(p.isr)
+	leader, epoch, isrLen, replicated := p.leader, p.leaderEpoch, len(p.isr), len(p.replicas) > 1
 	p.mu.Unlock()
 	if !leader {
 		return AppendResult{}, &AppendError{Code: kerr.NotLeaderForPartition}
@@ -257,6 +214,9 @@ func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
 	}
 	// In page-cache mode the append itself made the data durable.
 	p.maybeAdvanceHW()
+	if replicated {
+		p.wake() // followers long-polling for new data
+	}
 	return AppendResult{
 		BaseOffset: res.BaseOffset, LastOffset: res.LastOffset,
 		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset,
@@ -294,13 +254,25 @@ func (p *Partition) prepare(ap AppendParams, st *settings) ([]byte, record.Info,
 }
 
 // Acked reports whether a produce whose batch ends before next is
-// acknowledged under acks: acks=-1 needs the high watermark, acks=1 this
-// replica's durable offset.
-func (p *Partition) Acked(next int64, acks int16) bool {
-	if acks == -1 {
-		return p.hw.Load() >= next
+// answered under acks: acks=-1 needs the high watermark, acks=1 this
+// replica's durable offset. An acks=-1 produce covered by the high
+// watermark while the ISR has shrunk below min.insync.replicas fails with
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka: fewer replicas than the
+// topic demands have it.
+func (p *Partition) Acked(next int64, acks int16) (bool, *kerr.Error) {
+	if acks != -1 {
+		return p.log.DurableOffset() >= next, nil
 	}
-	return p.log.DurableOffset() >= next
+	if p.hw.Load() < next {
+		return false, nil
+	}
+	p.mu.Lock()
+	isr := len(p.isr)
+	p.mu.Unlock()
+	if int32(isr) < p.cfg.Load().minInsyncReplicas {
+		return true, kerr.NotEnoughReplicasAfterAppend
+	}
+	return true, nil
 }
 
 // WaitAcked waits until Acked(next, acks), the leadership is lost, or ctx
@@ -308,8 +280,8 @@ func (p *Partition) Acked(next int64, acks int16) bool {
 func (p *Partition) WaitAcked(ctx context.Context, next int64, acks int16) *kerr.Error {
 	for {
 		ch := p.advancedChan()
-		if p.Acked(next, acks) {
-			return nil
+		if done, err := p.Acked(next, acks); done {
+			return err
 		}
 		if !p.IsLeader() {
 			return kerr.NotLeaderForPartition
@@ -325,9 +297,11 @@ func (p *Partition) WaitAcked(ctx context.Context, next int64, acks int16) *kerr
 // stop makes the replica serve nothing more: it no longer leads, and every
 // waiter wakes to find that out. It reports whether it was leading.
 func (p *Partition) stop() bool {
+	p.followMu.Lock() // and follows no more: a follower write in progress ends first
+	defer p.followMu.Unlock()
 	p.mu.Lock()
 	was := p.leader
-	p.leader = false
+	p.leader, p.stopped = false, true
 	p.mu.Unlock()
 	p.wake()
 	return was
@@ -349,15 +323,9 @@ func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
 		return err
 	}
 	p.maybeAdvanceHW()
+	p.wake() // followers long-polling for new data
 	if kerrCode := p.WaitAcked(ctx, res.LastOffset+1, -1); kerrCode != nil {
 		return kerrCode
 	}
 	return nil
-}
-
-// ReadCommitted copies whole batches from offset up to the high watermark,
-// at most maxBytes (at least one batch); empty at the end. Coordinators
-// load their state with it.
-func (p *Partition) ReadCommitted(offset int64, maxBytes int32) ([]byte, error) {
-	return p.log.ReadBytes(offset, p.hw.Load(), maxBytes)
 }

@@ -70,6 +70,10 @@ func (p *Partition) Fetch(fp FetchParams) (FetchResult, *kerr.Error) {
 	}
 	if fp.LastFetchedEpoch >= 0 {
 		epoch, end := p.log.EndOffsetForEpoch(fp.LastFetchedEpoch)
+		if epoch < 0 {
+			// Newer than every epoch here: no common history to point at.
+			return res, kerr.OffsetOutOfRange
+		}
 		if epoch != fp.LastFetchedEpoch || end < fp.Offset {
 			res.Diverging, res.DivergingEpoch, res.DivergingEndOffset = true, epoch, end
 			return res, nil
@@ -124,6 +128,15 @@ func (p *Partition) ListOffset(timestamp int64, isolation int8, currentEpoch int
 	epoch, kerrCode := p.checkLeader(currentEpoch)
 	if kerrCode != nil {
 		return OffsetResult{}, kerrCode
+	}
+	p.mu.Lock()
+	epochStart := p.epochStart
+	p.mu.Unlock()
+	if p.hw.Load() < epochStart {
+		// A new leader whose high watermark has not caught up with its own
+		// log yet would answer with an offset older than what it already
+		// gave out (KIP-207): the client retries.
+		return OffsetResult{}, kerr.OffsetNotAvailable
 	}
 	bound := p.hw.Load()
 	if isolation == 1 {

@@ -25,6 +25,11 @@ const (
 	readChunk    = 1 << 20
 )
 
+// IsRaftHello reports whether the first bytes of a connection are a raft
+// hello, so one listener can carry both raft and the Kafka protocol (whose
+// frames start with a size that can never be this large).
+func IsRaftHello(first4 []byte) bool { return string(first4) == helloMagic }
+
 func appendHello(dst []byte, from, to uint64) []byte {
 	dst = append(dst, helloMagic...)
 	dst = append(dst, helloVersion)

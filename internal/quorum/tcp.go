@@ -25,6 +25,13 @@ type TCPConfig struct {
 	// bound to it too, so that address-based network faults apply to them.
 	ListenAddr string
 
+	// Listener, when set, is used instead of binding ListenAddr (whose host
+	// still binds outgoing connections): the broker shares one socket
+	// between raft and the Kafka protocol and hands this transport the
+	// connections that open with a raft hello. The transport closes it on
+	// Stop.
+	Listener net.Listener
+
 	// DialTimeout bounds one connection attempt. Default 1s.
 	DialTimeout time.Duration
 
@@ -85,9 +92,12 @@ func NewTCPTransport(cfg TCPConfig) (*TCPTransport, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.Logger = cfg.Logger.With("node_id", cfg.NodeID)
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return nil, fmt.Errorf("quorum: listen on %s: %w", cfg.ListenAddr, err)
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.ListenAddr); err != nil {
+			return nil, fmt.Errorf("quorum: listen on %s: %w", cfg.ListenAddr, err)
+		}
 	}
 	t := &TCPTransport{cfg: cfg, ln: ln, peers: make(map[uint64]*tcpPeer), conns: make(map[net.Conn]struct{})}
 	if host, _, err := net.SplitHostPort(cfg.ListenAddr); err == nil {

@@ -14,12 +14,20 @@ import (
 // connection must close.
 var errShortFile = errors.New("log data shorter than announced")
 
+// rawTCP is implemented by connection wrappers whose writes go straight to
+// a TCP socket (a listener that peeked at the first bytes, say), so sendfile
+// may write to that socket. A TLS connection must never implement it.
+type rawTCP interface{ RawTCPConn() *net.TCPConn }
+
 // sendFile writes size bytes of f starting at pos to nc. On TCP it uses
 // sendfile(2) with an explicit offset, which leaves f's file position alone
 // (net.TCPConn.ReadFrom would use and move it, racing with other readers of
 // the same segment). Other connections fall back to a copy.
 func sendFile(nc net.Conn, f *os.File, pos, size int64) error {
 	tc, ok := nc.(*net.TCPConn)
+	if rw, isWrapped := nc.(rawTCP); isWrapped {
+		tc, ok = rw.RawTCPConn(), true
+	}
 	if !ok {
 		n, err := io.Copy(nc, io.NewSectionReader(f, pos, size))
 		if err == nil && n < size {

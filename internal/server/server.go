@@ -40,8 +40,9 @@ import (
 
 // Listener is one address to accept connections on.
 type Listener struct {
-	Name string // listener name, e.g. "PLAINTEXT"
-	Addr string // host:port; port 0 picks a free port
+	Name string       // listener name, e.g. "PLAINTEXT"
+	Addr string       // host:port; port 0 picks a free port
+	Ln   net.Listener // when set, accept from it instead of binding Addr; Close closes it
 }
 
 // Config configures a Server. Zero values take the documented defaults.
@@ -115,10 +116,13 @@ func New(cfg Config) *Server {
 func (s *Server) Listen() error {
 	var lc net.ListenConfig
 	for _, l := range s.cfg.Listeners {
-		ln, err := lc.Listen(context.Background(), "tcp", l.Addr)
-		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr, err)
+		ln := l.Ln
+		if ln == nil {
+			var err error
+			if ln, err = lc.Listen(context.Background(), "tcp", l.Addr); err != nil {
+				s.closeListeners()
+				return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr, err)
+			}
 		}
 		s.mu.Lock()
 		s.listeners = append(s.listeners, ln)

@@ -195,7 +195,9 @@ func (d *Dir) writeCheckpointsLocked(rp, ls bool) error {
 	for tp, l := range d.logs {
 		d.rpCkpt[tp] = l.RecoveryPoint()
 		d.lsCkpt[tp] = l.LogStartOffset()
+		d.hwCkpt[tp] = l.CheckpointedHighWatermark()
 	}
+	hwData := encodeOffsetCheckpoint(d.hwCkpt)
 	var rpData, lsData []byte
 	if rp {
 		rpData = encodeOffsetCheckpoint(d.rpCkpt)
@@ -212,6 +214,11 @@ func (d *Dir) writeCheckpointsLocked(rp, ls bool) error {
 	if ls {
 		if err := writeFileAtomic(filepath.Join(d.path, logStartFile), lsData); err != nil {
 			return fmt.Errorf("write log start offset checkpoint: %w", err)
+		}
+	}
+	if rp {
+		if err := writeFileAtomic(filepath.Join(d.path, highWatermarkFile), hwData); err != nil {
+			return fmt.Errorf("write replication offset checkpoint: %w", err)
 		}
 	}
 	return nil

@@ -149,6 +149,7 @@ func (d *Dir) DeleteLog(tp TopicPartition) error {
 	d.mu.Lock()
 	delete(d.rpCkpt, tp)
 	delete(d.lsCkpt, tp)
+	delete(d.hwCkpt, tp)
 	delete(d.cleanCkpt, tp)
 	d.mu.Unlock()
 	err := d.writeCheckpointsLocked(true, true)

@@ -16,6 +16,7 @@ import (
 const (
 	recoveryPointFile = "recovery-point-offset-checkpoint"
 	logStartFile      = "log-start-offset-checkpoint"
+	highWatermarkFile = "replication-offset-checkpoint"
 	cleanShutdownFile = ".kafka_cleanshutdown"
 	lockFile          = ".lock"
 	deleteDirSuffix   = "-delete"
@@ -45,6 +46,7 @@ type Dir struct {
 	opening     map[TopicPartition]bool // guarded by mu
 	rpCkpt      map[TopicPartition]int64
 	lsCkpt      map[TopicPartition]int64
+	hwCkpt      map[TopicPartition]int64 // high watermarks (replication-offset-checkpoint)
 	cleanCkpt   map[TopicPartition]int64 // cleaner-offset-checkpoint; guarded by mu
 	brokerEpoch int64                    // guarded by mu
 	closed      bool                     // guarded by mu
@@ -134,6 +136,13 @@ func (d *Dir) load() error {
 	d.lsCkpt, err = readOffsetCheckpoint(filepath.Join(d.path, logStartFile))
 	if err != nil {
 		return fmt.Errorf("log start offset checkpoint: %w", err)
+	}
+	d.hwCkpt, err = readOffsetCheckpoint(filepath.Join(d.path, highWatermarkFile))
+	if err != nil {
+		// A lost high-watermark checkpoint only delays consumers until the
+		// replicas report again; it is not worth refusing to start.
+		d.logger.Warn("storage: unreadable replication offset checkpoint; starting without high watermarks", "err", err)
+		d.hwCkpt = map[TopicPartition]int64{}
 	}
 	d.cleanCkpt = d.readCleanerCheckpoint()
 	return nil
@@ -227,7 +236,7 @@ func (d *Dir) OpenLog(tp TopicPartition, topicID [16]byte, cfg LogConfig) (*Log,
 	d.opening[tp] = true
 	d.opens.Add(1)
 	defer d.opens.Done()
-	st := logState{clean: d.clean, recoveryPoint: d.rpCkpt[tp], logStart: -1, cleanPoint: -1}
+	st := logState{clean: d.clean, recoveryPoint: d.rpCkpt[tp], logStart: -1, cleanPoint: -1, highWatermark: d.hwCkpt[tp]}
 	if ls, ok := d.lsCkpt[tp]; ok {
 		st.logStart = ls
 	}

@@ -20,6 +20,7 @@ type logState struct {
 	recoveryPoint int64 // from recovery-point-offset-checkpoint; 0 when absent
 	logStart      int64 // from log-start-offset-checkpoint; -1 when absent
 	cleanPoint    int64 // from cleaner-offset-checkpoint; -1 when absent
+	highWatermark int64 // from replication-offset-checkpoint; 0 when absent
 }
 
 // openLog loads the log in dir, running recovery when the previous

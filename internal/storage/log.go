@@ -44,6 +44,7 @@ type Log struct {
 	logStart      atomic.Int64
 	durable       atomic.Int64 // every offset below is durable under the flush policy
 	recoveryPoint atomic.Int64 // every offset below is fsync'd
+	hwCheckpoint  atomic.Int64 // the partition's high watermark, as last set; persisted by Dir.Checkpoint
 
 	tailMu sync.RWMutex
 	tail   tailState // guarded by tailMu
@@ -150,6 +151,36 @@ func (l *Log) LatestEpoch() int32 {
 // than every epoch in the log.
 func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64) {
 	return l.epochs.endOffsetFor(epoch, l.leo.Load())
+}
+
+// AssignLeaderEpoch records that leader epoch epoch starts at the current
+// log end offset, as a replica that becomes leader does before its first
+// append (so OffsetForLeaderEpoch answers for the new epoch at once). An
+// epoch not above the latest one is ignored.
+func (l *Log) AssignLeaderEpoch(epoch int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usableLocked(); err != nil {
+		return err
+	}
+	if latest, ok := l.epochs.latest(); ok && latest.epoch >= epoch {
+		return nil
+	}
+	if l.epochs.assign(epoch, l.nextOffset) {
+		return l.epochs.flush()
+	}
+	return nil
+}
+
+// SetHighWatermark records the partition's high watermark, which
+// Dir.Checkpoint persists (Kafka's replication-offset-checkpoint) so that a
+// restarted replica starts from it.
+func (l *Log) SetHighWatermark(hw int64) { l.hwCheckpoint.Store(hw) }
+
+// CheckpointedHighWatermark is the high watermark recorded when the log was
+// opened (from the checkpoint) or last set; never above the log end offset.
+func (l *Log) CheckpointedHighWatermark() int64 {
+	return min(l.hwCheckpoint.Load(), l.leo.Load())
 }
 
 func (l *Log) activeLocked() *segment { return l.segs[len(l.segs)-1] }

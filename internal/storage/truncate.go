@@ -11,7 +11,8 @@ import (
 // entries, leader-epoch entries and producer state. A batch holding offset
 // goes whole, so the new log end offset is the base offset of the first
 // batch removed. The cut is fsync'd before it returns. offset at or after
-// the log end changes nothing; offset below the log start empties the log
+// the log end removes no batch, only leader epochs starting at or after
+// offset; offset below the log start empties the log
 // and restarts it at offset, as TruncateFullyAndStartAt.
 func (l *Log) Truncate(offset int64) error {
 	l.mu.Lock()
@@ -20,7 +21,12 @@ func (l *Log) Truncate(offset int64) error {
 		return err
 	}
 	if offset >= l.nextOffset {
-		l.mu.Unlock()
+		// No batch goes, but an epoch that starts at the end and has no
+		// batch yet (a leadership that wrote nothing) does.
+		defer l.mu.Unlock()
+		if l.epochs.truncateFromEnd(offset) {
+			return l.epochs.flush()
+		}
 		return nil
 	}
 	if offset < l.logStart.Load() {

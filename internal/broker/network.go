@@ -1,0 +1,197 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/samsa-io/samsa/internal/api"
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/quorum"
+	"github.com/samsa-io/samsa/internal/server"
+)
+
+// The node's sockets. Client listeners serve the Kafka protocol. The
+// controller listener (controller role) carries the metadata quorum's raft
+// traffic and, from the same port, the Kafka-protocol requests brokers
+// forward to the active controller. A broker-only node takes raft traffic on
+// its inter-broker listener, where the quorum's leader reaches it as a
+// learner. Everything is bound in New, before the quorum opens, so ports
+// picked by the system are known; nothing is served until Start.
+
+// bind binds every listener of the node.
+func (b *Broker) bind() error {
+	n := b.cfg.Network
+	serverCfg := func(ls []server.Listener, component string) server.Config {
+		return server.Config{
+			Listeners:           ls,
+			MaxRequestBytes:     n.SocketRequestMaxBytes,
+			IdleTimeout:         millis(n.ConnectionsMaxIdleMs),
+			RequestTimeout:      millis(int64(n.RequestTimeoutMs)),
+			MaxConnections:      int(n.MaxConnections),
+			MaxConnectionsPerIP: int(n.MaxConnectionsPerIP),
+			Logger:              b.log.With("component", component),
+		}
+	}
+	learner := !b.isVoter()
+	var clientLns []server.Listener
+	for _, l := range b.cfg.BrokerListeners() {
+		ln, err := net.Listen("tcp", l.Addr())
+		if err != nil {
+			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
+		}
+		if learner && strings.EqualFold(l.Name, b.cfg.InterBrokerListenerName) {
+			m := newMux(ln, b.raftPeer, b.log.With("listener", l.Name))
+			b.muxes = append(b.muxes, m)
+			b.raftLn, ln = m.raft, m.kafka
+			b.raftAddr = l.Addr()
+		}
+		clientLns = append(clientLns, server.Listener{Name: l.Name, Addr: l.Addr(), Ln: ln})
+	}
+	b.server = server.New(serverCfg(clientLns, "server"))
+	if err := b.server.Listen(); err != nil {
+		return err
+	}
+	if !b.cfg.HasRole("controller") {
+		return nil
+	}
+	for _, l := range b.cfg.ControllerListeners() {
+		ln, err := net.Listen("tcp", l.Addr())
+		if err != nil {
+			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
+		}
+		m := newMux(ln, b.raftPeer, b.log.With("listener", l.Name))
+		b.muxes = append(b.muxes, m)
+		b.raftLn, b.raftAddr = m.raft, l.Addr()
+		b.ctrlServer = server.New(serverCfg([]server.Listener{{Name: l.Name, Addr: l.Addr(), Ln: m.kafka}}, "controller-server"))
+		if err := b.ctrlServer.Listen(); err != nil {
+			return err
+		}
+		break // one controller listener carries the quorum
+	}
+	return nil
+}
+
+// transport returns the quorum's network transport.
+func (b *Broker) transport() (quorum.Transport, error) {
+	if b.raftLn == nil {
+		return nil, fmt.Errorf("node %d has no listener for the metadata quorum (a controller listener, or for a broker-only node its inter-broker listener %s)", b.cfg.NodeID, b.cfg.InterBrokerListenerName)
+	}
+	t, err := quorum.NewTCPTransport(quorum.TCPConfig{
+		NodeID:     uint64(b.cfg.NodeID),
+		ListenAddr: b.raftAddr,
+		Listener:   b.raftLn,
+		Logger:     b.base.With("component", "quorum"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// serveController starts answering on the controller listener.
+func (b *Broker) serveController() {
+	if b.ctrlServer == nil {
+		return
+	}
+	b.ctrlServer.Serve(api.New(api.Config{
+		NodeID:             b.cfg.NodeID,
+		Broker:             b.cfg,
+		Metadata:           b.meta,
+		Logger:             b.log.With("component", "controller-api"),
+		ControllerID:       b.activeControllerID,
+		ControllerListener: true,
+		LocalController:    b.controller,
+		ControllerActive:   b.isActiveController,
+	}))
+}
+
+func (b *Broker) isVoter() bool {
+	return slices.ContainsFunc(b.cfg.Quorum.Voters, func(v config.Voter) bool { return v.ID == b.cfg.NodeID })
+}
+
+// isActiveController reports whether this node's controller is the active
+// one: it leads the metadata quorum.
+func (b *Broker) isActiveController() bool {
+	id, _ := b.quorum.Leader()
+	return b.isVoter() && id == uint64(b.cfg.NodeID)
+}
+
+// activeControllerID is the node id of the quorum's leader, -1 if unknown.
+func (b *Broker) activeControllerID() int32 {
+	id, _ := b.quorum.Leader()
+	if id == 0 {
+		return -1
+	}
+	return int32(id)
+}
+
+// controllerAddr is the controller listener address of the active
+// controller.
+func (b *Broker) controllerAddr() (string, bool) {
+	id := b.activeControllerID()
+	for _, v := range b.cfg.Quorum.Voters {
+		if v.ID == id {
+			return v.Addr(), true
+		}
+	}
+	return "", false
+}
+
+// raftPeer reports whether a connection from ip may speak raft: it must come
+// from a voter's configured host or from a registered broker's endpoint
+// (learners).
+func (b *Broker) raftPeer(ip net.IP) bool {
+	hosts := map[string]bool{}
+	for _, v := range b.cfg.Quorum.Voters {
+		hosts[v.Host] = true
+	}
+	if b.meta != nil {
+		for _, br := range b.meta.Image().Brokers() {
+			for _, e := range br.Endpoints {
+				hosts[e.Host] = true
+			}
+		}
+	}
+	for h := range hosts {
+		if hip := net.ParseIP(h); hip != nil {
+			if hip.Equal(ip) || (hip.IsUnspecified() && ip.IsLoopback()) {
+				return true
+			}
+			continue
+		}
+		ips, err := net.DefaultResolver.LookupIP(context.Background(), "ip", h)
+		if err != nil {
+			continue
+		}
+		if slices.ContainsFunc(ips, ip.Equal) {
+			return true
+		}
+	}
+	return false
+}
+
+// localIP is the address outgoing connections bind to: the host of the
+// node's first listener when it names a specific IP (tests run nodes on
+// 127.0.0.x, and address-based network faults need each node's traffic to
+// leave from its own address).
+func (b *Broker) localIP() net.IP {
+	for _, l := range b.cfg.Listeners {
+		if ip := net.ParseIP(l.Host); ip != nil && !ip.IsUnspecified() {
+			return ip
+		}
+	}
+	return nil
+}
+
+// closeNetwork closes the muxes (their sockets) after the servers stopped.
+func (b *Broker) closeNetwork() {
+	for _, m := range b.muxes {
+		m.close()
+	}
+	if b.client != nil {
+		b.client.Close()
+	}
+}
