@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -20,8 +21,10 @@ type registration struct {
 	b           *Broker
 	incarnation metadata.UUID
 
-	mu    sync.Mutex // guards epoch
-	epoch int64      // broker epoch; 0 until registered
+	mu      sync.Mutex // guards epoch, lastAck and cutOff
+	epoch   int64      // broker epoch; 0 until registered
+	lastAck time.Time  // when a heartbeat was last answered unfenced; zero before
+	cutOff  bool       // leadership suspended: no answer for a whole session
 
 	unfenced     chan struct{} // closed the first time the broker is unfenced
 	unfencedOnce sync.Once
@@ -39,13 +42,20 @@ func (r *registration) brokerEpoch() int64 {
 
 // run registers and heartbeats until ctx is done.
 func (r *registration) run(ctx context.Context) {
+	done := make(chan struct{})
+	defer func() { <-done }()
+	go func() { defer close(done); r.watch(ctx) }()
 	interval := time.Duration(r.b.cfg.Quorum.BrokerHeartbeatIntervalMs) * time.Millisecond
 	retry := time.Duration(r.b.cfg.Quorum.RetryBackoffMs) * time.Millisecond
 	// Ask often until unfenced, then at the configured interval.
 	wait := 50 * time.Millisecond
 	for {
 		if err := r.step(ctx); err != nil && ctx.Err() == nil {
-			r.b.log.Debug("controller not reached yet", "err", err)
+			if errors.Is(err, kerr.DuplicateBrokerRegistration) {
+				r.b.log.Warn("another live broker is registered with this node.id; retrying until its session ends", "node_id", r.b.cfg.NodeID)
+			} else {
+				r.b.log.Debug("controller not reached yet", "err", err)
+			}
 			wait = retry
 		} else {
 			select {
@@ -72,7 +82,11 @@ func (r *registration) step(ctx context.Context) error {
 	req := kmsg.NewPtrBrokerHeartbeatRequest()
 	req.BrokerID, req.BrokerEpoch = r.b.cfg.NodeID, r.brokerEpoch()
 	req.CurrentMetadataOffset = int64(r.b.meta.Image().Offset())
-	resp, err := r.b.client.Request(ctx, req)
+	// Bounded, so that a request stuck on an unreachable controller gives
+	// way to a fresh attempt at whichever controller is active by then.
+	hctx, cancel := context.WithTimeout(ctx, time.Duration(r.b.cfg.Quorum.BrokerSessionTimeoutMs/3)*time.Millisecond)
+	defer cancel()
+	resp, err := r.b.client.Request(hctx, req)
 	if err != nil {
 		return err
 	}
@@ -91,8 +105,61 @@ func (r *registration) step(ctx context.Context) error {
 			r.b.log.Info("broker unfenced", "broker_epoch", req.BrokerEpoch)
 			close(r.unfenced)
 		})
+		r.mu.Lock()
+		r.lastAck = time.Now()
+		r.mu.Unlock()
+		r.check()
 	}
 	return nil
+}
+
+// watch suspends leadership when the controller has not answered a
+// heartbeat for a whole session (broker.session.timeout.ms): by then it
+// has fenced this broker and moved its leaderships, and a leader that went
+// on taking writes could lose them to the new leader. Durations here come
+// from the monotonic clock, so a jump of the wall clock changes nothing.
+func (r *registration) watch(ctx context.Context) {
+	session := time.Duration(r.b.cfg.Quorum.BrokerSessionTimeoutMs) * time.Millisecond
+	t := time.NewTicker(max(session/8, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.check()
+		}
+	}
+}
+
+// check applies the rule of watch. Leadership comes back once a heartbeat
+// is answered unfenced and the local metadata shows this broker unfenced
+// under its epoch: the record that unfenced it follows any that moved its
+// leaderships while it was away, so the partitions have learned their new
+// roles first.
+func (r *registration) check() {
+	session := time.Duration(r.b.cfg.Quorum.BrokerSessionTimeoutMs) * time.Millisecond
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lastAck.IsZero() {
+		return // not serving yet
+	}
+	silent := time.Since(r.lastAck)
+	switch {
+	case !r.cutOff && silent > session:
+		r.cutOff = true
+		r.b.log.Warn("no answer from the controller for a whole session; not leading any partition until it answers",
+			"silent", silent.Round(time.Millisecond))
+		r.b.partitions.SetCutOff(true)
+	case r.cutOff && silent <= session:
+		b, ok := r.b.meta.Image().Broker(r.b.cfg.NodeID)
+		if !ok || b.Fenced || b.Epoch != r.epoch {
+			return
+		}
+		r.cutOff = false
+		r.b.log.Info("the controller answers again; leading the partitions the metadata gives")
+		r.b.partitions.SetCutOff(false)
+	}
 }
 
 // clusterID is the cluster this node believes it belongs to: the metadata

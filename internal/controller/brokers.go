@@ -36,9 +36,21 @@ func (c *Controller) RegisterBroker(ctx context.Context, req *kmsg.BrokerRegistr
 	c.ensureLearner(ctx, req)
 	if old, ok := img.Broker(req.BrokerID); ok && old.IncarnationID == req.IncarnationID {
 		// The same incarnation retrying: answer with its epoch.
-		c.sessionLocked(old, now).lastContact = now
+		s := c.sessionLocked(old, now)
+		s.lastContact, s.heard = now, true
 		resp.BrokerEpoch = old.Epoch
 		return resp, nil
+	}
+	if old, ok := img.Broker(req.BrokerID); ok && !old.Fenced {
+		// Another incarnation that is alive (it heartbeated within its
+		// session) holds the id: two processes claim one node id. Kafka
+		// refuses the newcomer the same way; a restart after a crash gets
+		// in once the crashed incarnation's session runs out.
+		if s := c.live.sessions[old.ID]; s != nil && s.epoch == old.Epoch && s.heard && now.Sub(s.lastContact) <= c.sessionTimeout() {
+			c.log.Warn("refused a registration: another live broker has this id", "broker_id", req.BrokerID)
+			resp.ErrorCode = kerr.DuplicateBrokerRegistration.Code
+			return resp, nil
+		}
 	}
 	reg := metadata.RegisterBrokerRecord{
 		BrokerID:      req.BrokerID,
@@ -63,7 +75,7 @@ func (c *Controller) RegisterBroker(ctx context.Context, req *kmsg.BrokerRegistr
 		return resp, nil
 	}
 	c.log.Info("registered broker", "broker_id", req.BrokerID, "broker_epoch", reg.BrokerEpoch)
-	c.live.sessions[req.BrokerID] = &session{epoch: reg.BrokerEpoch, lastContact: now, metadataOffset: -1}
+	c.live.sessions[req.BrokerID] = &session{epoch: reg.BrokerEpoch, lastContact: now, heard: true, metadataOffset: -1}
 	resp.BrokerEpoch = reg.BrokerEpoch
 	return resp, nil
 }
@@ -116,7 +128,7 @@ func (c *Controller) BrokerHeartbeat(ctx context.Context, req *kmsg.BrokerHeartb
 		return resp, nil
 	}
 	s := c.sessionLocked(b, now)
-	s.lastContact, s.metadataOffset = now, req.CurrentMetadataOffset
+	s.lastContact, s.heard, s.metadataOffset = now, true, req.CurrentMetadataOffset
 	// A broker is caught up once it has applied its own registration.
 	resp.IsCaughtUp = req.CurrentMetadataOffset >= b.Epoch
 	if req.WantShutdown {

@@ -19,6 +19,7 @@ import (
 type session struct {
 	epoch          int64     // the broker epoch it belongs to
 	lastContact    time.Time // last registration or heartbeat (or activation)
+	heard          bool      // the broker itself was in contact during this activation
 	metadataOffset int64     // metadata offset of its last heartbeat; -1 unknown
 	// shutdownOffset is, for a broker in controlled shutdown, the image
 	// offset at which its leaderships had moved; it may stop once every

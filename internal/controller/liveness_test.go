@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/internal/metadata"
 )
 
 func TestSilentBrokerIsFencedAfterItsSession(t *testing.T) {
@@ -134,4 +137,47 @@ func TestRunTicksUntilCancelled(t *testing.T) {
 	done := make(chan struct{})
 	go func() { h.c.Run(ctx); close(done) }()
 	<-done // returns once ctx ends
+}
+
+// Two processes configured with one node id: while the registered one
+// heartbeats, a second incarnation is refused (DUPLICATE_BROKER_REGISTRATION)
+// and nothing changes; once the first one's session runs out, a restart
+// with a new incarnation gets in.
+func TestSecondBrokerWithTheSameIDIsRefused(t *testing.T) {
+	h := newTestCluster(t, nil, "", "", "")
+	h.createTopic("t", []int32{1, 2, 3})
+	register := func() *kmsg.BrokerRegistrationResponse {
+		req := kmsg.NewPtrBrokerRegistrationRequest()
+		req.BrokerID, req.ClusterID, req.IncarnationID = 1, "c", metadata.NewUUID()
+		return ok(h.c.RegisterBroker(context.Background(), req))
+	}
+	h.heartbeat(1) // the first incarnation is alive
+	before := h.part("t", 0)
+	if resp := register(); resp.ErrorCode != kerr.DuplicateBrokerRegistration.Code {
+		t.Fatalf("second incarnation while the first heartbeats: %v, want DUPLICATE_BROKER_REGISTRATION", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if after := h.part("t", 0); after.LeaderEpoch != before.LeaderEpoch || after.Leader != 1 {
+		t.Fatalf("a refused registration changed the partition: %+v -> %+v", before, after)
+	}
+	h.clk.advance(h.c.sessionTimeout() + time.Millisecond)
+	if resp := register(); resp.ErrorCode != 0 {
+		t.Fatalf("new incarnation after the old session ran out: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
+	if p := h.part("t", 0); p.Leader == 1 {
+		t.Fatal("the replaced incarnation still leads")
+	}
+}
+
+// A controller that just became active has heard from nobody: a broker that
+// restarts at once (the single-node case, where the controller restarted
+// with it) registers without waiting out a session.
+func TestRestartRightAfterAControllerChangeRegisters(t *testing.T) {
+	h := newTestCluster(t, nil, "", "", "")
+	c2 := h.newController()
+	c2.Activate()
+	req := kmsg.NewPtrBrokerRegistrationRequest()
+	req.BrokerID, req.ClusterID, req.IncarnationID = 2, "c", metadata.NewUUID()
+	if resp := ok(c2.RegisterBroker(context.Background(), req)); resp.ErrorCode != 0 {
+		t.Fatalf("registration: %v", kerr.ErrorForCode(resp.ErrorCode))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -61,6 +62,8 @@ type Manager struct {
 	applyMu sync.Mutex // serializes Apply, Start and Close
 	live    bool       // guarded by applyMu: Start was called
 	closed  bool       // guarded by applyMu
+
+	cutOff atomic.Bool // see SetCutOff
 
 	alterMu   sync.Mutex             // guards alterQ
 	alterQ    map[*Partition][]int32 // ISR changes waiting to be sent
@@ -146,6 +149,20 @@ func (m *Manager) notify(p *Partition, r Role) {
 	}
 }
 
+// SetCutOff makes every replica stop (on) or resume (off) serving as
+// leader. The broker sets it when it has not heard from the controller for
+// its session timeout: by then the controller has fenced it and elected
+// other leaders, and a leader that went on accepting writes could lose
+// them. Followers keep following.
+func (m *Manager) SetCutOff(on bool) {
+	if m.cutOff.Swap(on) == on {
+		return
+	}
+	for _, p := range m.All() {
+		p.wake() // waiters re-check leadership
+	}
+}
+
 // DirOf returns the log directory holding a replica.
 func (m *Manager) DirOf(p *Partition) *storage.Dir {
 	m.mu.RLock()
@@ -228,7 +245,7 @@ func (m *Manager) ensure(img *metadata.Image, t *metadata.Topic, mp *metadata.Pa
 	if err != nil {
 		return nil, err
 	}
-	p = newPartition(t.Name, mp.ID, t.ID, m.cfg.NodeID, m.log)
+	p = newPartition(t.Name, mp.ID, t.ID, m.cfg.NodeID, &m.cutOff, m.log)
 	p.alter = m.alterISR
 	p.cfg.Store(st)
 	lc := st.log

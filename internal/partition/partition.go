@@ -48,6 +48,10 @@ type Partition struct {
 	cfg    atomic.Pointer[settings] // the topic's resolved configuration
 
 	alter func(p *Partition, isr []int32) // proposes an ISR change to the controller (Manager.alterISR)
+	// cutOff is the manager's flag, set while the broker has lost contact
+	// with the controller for longer than its session: then it leads
+	// nothing, whatever the metadata it last saw says.
+	cutOff *atomic.Bool
 
 	followMu sync.Mutex // serializes follower writes with role changes (replica.go)
 
@@ -71,9 +75,10 @@ type Partition struct {
 	waiters  map[*Waiter]struct{} // long-polling fetches watching this partition
 }
 
-func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, logger *slog.Logger) *Partition {
+func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, cutOff *atomic.Bool, logger *slog.Logger) *Partition {
 	return &Partition{
-		Topic: topic, ID: id, TopicID: topicID, nodeID: nodeID,
+		cutOff: cutOff,
+		Topic:  topic, ID: id, TopicID: topicID, nodeID: nodeID,
 		leaderID: -1, leaderEpoch: -1,
 		logger:   logger.With("topic", topic, "partition", id),
 		advanced: make(chan struct{}),
@@ -98,8 +103,12 @@ func (p *Partition) LeaderEpoch() int32 {
 func (p *Partition) IsLeader() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.leader
+	return p.leading()
 }
+
+// leading reports whether this replica serves as leader: the metadata says
+// so and the broker is not cut off from the controller. Called with mu held.
+func (p *Partition) leading() bool { return p.leader && !p.cutOff.Load() }
 
 // onDurable is the log's callback when more of it became durable.
 func (p *Partition) onDurable(int64) {
@@ -183,7 +192,7 @@ type RecordError struct {
 func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
 	st := p.cfg.Load()
 	p.mu.Lock()
-	leader, epoch, isrLen, replicated := p.leader, p.leaderEpoch, len(p.isr), len(p.replicas) > 1
+	leader, epoch, isrLen, replicated := p.leading(), p.leaderEpoch, len(p.isr), len(p.replicas) > 1
 	p.mu.Unlock()
 	if !leader {
 		return AppendResult{}, &AppendError{Code: kerr.NotLeaderForPartition}
@@ -313,7 +322,7 @@ func (p *Partition) stop() bool {
 // may or may not be in the log.
 func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
 	p.mu.Lock()
-	leader, epoch := p.leader, p.leaderEpoch
+	leader, epoch := p.leading(), p.leaderEpoch
 	p.mu.Unlock()
 	if !leader {
 		return kerr.NotLeaderForPartition

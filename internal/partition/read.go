@@ -41,7 +41,7 @@ func (r *FetchResult) Release() { r.Records.Release() }
 // caller's epoch (when given) matches.
 func (p *Partition) checkLeader(current int32) (int32, *kerr.Error) {
 	p.mu.Lock()
-	leader, epoch := p.leader, p.leaderEpoch
+	leader, epoch := p.leading(), p.leaderEpoch
 	p.mu.Unlock()
 	switch {
 	case !leader:

@@ -250,7 +250,7 @@ func (p *Partition) recordFollower(replica int32, brokerEpoch, offset, leo int64
 func (p *Partition) laggingISR(now time.Time, lagMax time.Duration) []int32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.leader || p.pendingISR != nil || now.Before(p.alterRetry) {
+	if !p.leading() || p.pendingISR != nil || now.Before(p.alterRetry) {
 		return nil
 	}
 	var keep []int32
