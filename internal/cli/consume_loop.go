@@ -14,7 +14,7 @@ import (
 // assignment or group) and says when to stop; the loop polls, hands every
 // data record to emit, tracks per-partition stop offsets and stop times,
 // pauses partitions that are done, and marks emitted records for commit
-// when consuming in a group.
+// when consuming in a group, once they have been flushed to the output.
 //
 // Stop offsets work because the client keeps control records
 // (kgo.KeepControlRecords): a partition whose last batches are transaction
@@ -51,6 +51,7 @@ type consumeLoop struct {
 	done    map[tp]bool     // partitions finished
 	count   int             // records emitted
 	tracked bool            // stops is in force
+	emitted []*kgo.Record   // emitted this poll, marked for commit once flushed
 }
 
 // newConsumeLoop returns a loop over cl. stops may be nil (never stop by
@@ -114,13 +115,13 @@ func (l *consumeLoop) run(ctx context.Context) error {
 					return
 				}
 				got++
-				emitErr = l.handle(&fp.FetchPartition, r)
+				if emitErr = l.handle(&fp.FetchPartition, r); emitErr == nil && len(l.emitted) >= markEvery {
+					emitErr = l.flushAndMark()
+				}
 			}
 		})
-		if l.flush != nil {
-			if err := l.flush(); err != nil && emitErr == nil {
-				emitErr = err
-			}
+		if err := l.flushAndMark(); emitErr == nil {
+			emitErr = err
 		}
 		if emitErr != nil {
 			return emitErr
@@ -128,6 +129,28 @@ func (l *consumeLoop) run(ctx context.Context) error {
 		if idleHit && got == 0 {
 			return errIdle
 		}
+	}
+	return nil
+}
+
+// markEvery is how many emitted records may wait in the output buffer
+// before a flush: a group commit covers only flushed records, so a consumer
+// whose output is slow still commits its progress in steps.
+const markEvery = 256
+
+// flushAndMark flushes the output and marks the records it carried for
+// commit. Only what reached the output is committed: a consumer killed
+// with records still in its buffer must get them again.
+func (l *consumeLoop) flushAndMark() error {
+	if l.flush != nil {
+		if err := l.flush(); err != nil {
+			return err
+		}
+	}
+	if len(l.emitted) > 0 {
+		l.cl.MarkCommitRecords(l.emitted...)
+		clear(l.emitted)
+		l.emitted = l.emitted[:0]
 	}
 	return nil
 }
@@ -153,7 +176,7 @@ func (l *consumeLoop) handle(fp *kgo.FetchPartition, r *kgo.Record) error {
 		}
 		l.count++
 		if l.group {
-			l.cl.MarkCommitRecords(r)
+			l.emitted = append(l.emitted, r)
 		}
 	}
 	if hasStop && stop.offset >= 0 && r.Offset+1 >= stop.offset {
