@@ -3,12 +3,22 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // cluster.go is `samsa cluster info`: the cluster id, the controller, the
-// brokers (the controller marked with *) and how many topics there are.
+// brokers (the controller marked with *) with the partitions each leads and
+// hosts, the metadata quorum (DescribeQuorum: leader, epoch, each voter's
+// and observer's log end and lag), and every partition whose replicas are
+// not all in sync or that has no leader. With --partitions every partition
+// is listed with its leader, replicas and ISR.
 
 func runCluster(ctx context.Context, e *env, args []string) int {
 	return runSub(ctx, e, []subcommand{
@@ -17,11 +27,16 @@ func runCluster(ctx context.Context, e *env, args []string) int {
 }
 
 type clusterDescription struct {
-	ClusterID      string          `json:"cluster_id"`
-	Controller     int32           `json:"controller"`
-	Brokers        []clusterBroker `json:"brokers"`
-	Topics         int             `json:"topics"`
-	InternalTopics int             `json:"internal_topics"`
+	ClusterID        string             `json:"cluster_id"`
+	Controller       int32              `json:"controller"`
+	Brokers          []clusterBroker    `json:"brokers"`
+	Topics           int                `json:"topics"`
+	InternalTopics   int                `json:"internal_topics"`
+	Partitions       int                `json:"partitions"`
+	UnderReplicated  int                `json:"under_replicated_partitions"`
+	Offline          int                `json:"offline_partitions"`
+	Quorum           *clusterQuorum     `json:"quorum,omitempty"`
+	PartitionDetails []clusterPartition `json:"partition_details"` // unhealthy ones, or all with --partitions
 }
 
 type clusterBroker struct {
@@ -30,13 +45,43 @@ type clusterBroker struct {
 	Port       int32  `json:"port"`
 	Rack       string `json:"rack,omitempty"`
 	Controller bool   `json:"controller"`
+	Leaders    int    `json:"leaders"`  // partitions it leads
+	Replicas   int    `json:"replicas"` // partitions it hosts a replica of
+}
+
+type clusterQuorum struct {
+	Leader        int32           `json:"leader"`
+	Epoch         int32           `json:"epoch"`
+	HighWatermark int64           `json:"high_watermark"`
+	Voters        []quorumReplica `json:"voters"`
+	Observers     []quorumReplica `json:"observers"`
+}
+
+type quorumReplica struct {
+	ID           int32 `json:"id"`
+	LogEndOffset int64 `json:"log_end_offset"`
+	Lag          int64 `json:"lag"`
+	// LastCaughtUpMsAgo is how long ago the replica last had the leader's
+	// whole log; -1 when unknown.
+	LastCaughtUpMsAgo int64 `json:"last_caught_up_ms_ago"`
+}
+
+type clusterPartition struct {
+	Topic     string  `json:"topic"`
+	Partition int32   `json:"partition"`
+	Leader    int32   `json:"leader"`
+	Replicas  []int32 `json:"replicas"`
+	ISR       []int32 `json:"isr"`
+	Status    string  `json:"status"` // ok, under-replicated, offline
 }
 
 func clusterInfo(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa cluster info [flags]",
-		"Show the cluster id, the active controller, the brokers (the controller marked with *) and the\n"+
-			"number of topics (internal topics not counted).")
+		"Show the cluster id, the active controller, the brokers (the controller marked with *) with the\n"+
+			"partitions each leads and hosts, the metadata quorum (leader, epoch, and each voter's and\n"+
+			"observer's log end offset and lag), and the partitions that are under-replicated or offline.")
 	conn := addConnFlags(f)
+	all := f.Bool("partitions", "list every partition with its leader, replicas and ISR")
 	format := formatFlag(f)
 	if code, ok := e.parse(f, args); !ok {
 		return code
@@ -57,43 +102,157 @@ func clusterInfo(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.fail(err)
 	}
-	d := clusterDescription{ClusterID: md.Cluster, Controller: md.Controller, Brokers: []clusterBroker{}}
-	for _, b := range md.Brokers {
-		rack := ""
-		if b.Rack != nil {
-			rack = *b.Rack
-		}
-		d.Brokers = append(d.Brokers, clusterBroker{b.NodeID, b.Host, b.Port, rack, b.NodeID == md.Controller})
-	}
-	for name, t := range md.Topics {
-		if t.IsInternal || isInternalTopic(name) {
-			d.InternalTopics++
-		} else {
-			d.Topics++
-		}
-	}
+	d := describeCluster(md, *all)
+	d.Quorum = describeQuorum(ctx, cl)
 	if *format == "json" {
 		if err := writeJSON(e.stdout, d); err != nil {
 			return e.fail(err)
 		}
 		return 0
 	}
-	section(e.stdout, "CLUSTER")
-	t := newTable(e.stdout)
+	printCluster(e.stdout, d)
+	return 0
+}
+
+// describeCluster summarises the metadata: brokers with their leader and
+// replica counts, partition health, and the partitions to list.
+func describeCluster(md kadm.Metadata, all bool) clusterDescription {
+	d := clusterDescription{ClusterID: md.Cluster, Controller: md.Controller, Brokers: []clusterBroker{}, PartitionDetails: []clusterPartition{}}
+	leaders, replicas := map[int32]int{}, map[int32]int{}
+	live := map[int32]bool{}
+	for _, b := range md.Brokers {
+		live[b.NodeID] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(md.Topics)) {
+		t := md.Topics[name]
+		if t.IsInternal || isInternalTopic(name) {
+			d.InternalTopics++
+		} else {
+			d.Topics++
+		}
+		for _, id := range slices.Sorted(maps.Keys(t.Partitions)) {
+			p := t.Partitions[id]
+			d.Partitions++
+			if p.Leader >= 0 {
+				leaders[p.Leader]++
+			}
+			for _, r := range p.Replicas {
+				replicas[r]++
+			}
+			status := "ok"
+			switch {
+			case p.Leader < 0 || !live[p.Leader]:
+				status = "offline"
+				d.Offline++
+			case len(p.ISR) < len(p.Replicas):
+				status = "under-replicated"
+				d.UnderReplicated++
+			}
+			if all || status != "ok" {
+				d.PartitionDetails = append(d.PartitionDetails, clusterPartition{
+					Topic: name, Partition: id, Leader: p.Leader, Replicas: orEmpty(p.Replicas), ISR: orEmpty(p.ISR), Status: status,
+				})
+			}
+		}
+	}
+	for _, b := range md.Brokers {
+		rack := ""
+		if b.Rack != nil {
+			rack = *b.Rack
+		}
+		d.Brokers = append(d.Brokers, clusterBroker{b.NodeID, b.Host, b.Port, rack, b.NodeID == md.Controller, leaders[b.NodeID], replicas[b.NodeID]})
+	}
+	return d
+}
+
+// describeQuorum asks for the metadata quorum's state; nil when the cluster
+// does not answer DescribeQuorum (a Kafka cluster with ZooKeeper, say).
+func describeQuorum(ctx context.Context, cl *kgo.Client) *clusterQuorum {
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	rt := kmsg.NewDescribeQuorumRequestTopic()
+	rt.Topic = "__cluster_metadata"
+	rt.Partitions = append(rt.Partitions, kmsg.NewDescribeQuorumRequestTopicPartition())
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return nil
+	}
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != 0 {
+		return nil
+	}
+	q := &clusterQuorum{Leader: p.LeaderID, Epoch: p.LeaderEpoch, HighWatermark: p.HighWatermark, Voters: []quorumReplica{}, Observers: []quorumReplica{}}
+	now := time.Now().UnixMilli()
+	conv := func(rs []kmsg.DescribeQuorumResponseTopicPartitionReplicaState) []quorumReplica {
+		out := []quorumReplica{}
+		for _, r := range rs {
+			qr := quorumReplica{ID: r.ReplicaID, LogEndOffset: r.LogEndOffset, Lag: -1, LastCaughtUpMsAgo: -1}
+			if r.LogEndOffset >= 0 && p.HighWatermark >= 0 {
+				qr.Lag = max(p.HighWatermark-r.LogEndOffset, 0)
+			}
+			if r.LastCaughtUpTimestamp >= 0 {
+				qr.LastCaughtUpMsAgo = max(now-r.LastCaughtUpTimestamp, 0)
+			}
+			out = append(out, qr)
+		}
+		return out
+	}
+	q.Voters, q.Observers = conv(p.CurrentVoters), conv(p.Observers)
+	return q
+}
+
+func printCluster(w io.Writer, d clusterDescription) {
+	section(w, "CLUSTER")
+	t := newTable(w)
 	t.row("ID", d.ClusterID)
 	t.row("CONTROLLER", d.Controller)
 	t.row("TOPICS", d.Topics)
+	t.row("PARTITIONS", d.Partitions)
+	t.row("UNDER-REPLICATED", d.UnderReplicated)
+	t.row("OFFLINE", d.Offline)
 	t.flush()
-	fmt.Fprintln(e.stdout)
-	section(e.stdout, "BROKERS")
-	t = newTable(e.stdout, "ID", "HOST", "PORT", "RACK")
+	fmt.Fprintln(w)
+	section(w, "BROKERS")
+	t = newTable(w, "ID", "HOST", "PORT", "RACK", "LEADERS", "REPLICAS")
 	for _, b := range d.Brokers {
 		id := fmt.Sprint(b.ID)
 		if b.Controller {
 			id += "*"
 		}
-		t.row(id, b.Host, b.Port, b.Rack)
+		t.row(id, b.Host, b.Port, b.Rack, b.Leaders, b.Replicas)
 	}
 	t.flush()
-	return 0
+	if q := d.Quorum; q != nil {
+		fmt.Fprintln(w)
+		section(w, "QUORUM")
+		t = newTable(w, "NODE", "ROLE", "LOG-END-OFFSET", "LAG", "LAST-CAUGHT-UP")
+		row := func(r quorumReplica, role string) {
+			caught := "-"
+			if r.LastCaughtUpMsAgo >= 0 {
+				caught = (time.Duration(r.LastCaughtUpMsAgo) * time.Millisecond).String() + " ago"
+			}
+			t.row(r.ID, role, r.LogEndOffset, r.Lag, caught)
+		}
+		for _, r := range q.Voters {
+			role := "voter"
+			if r.ID == q.Leader {
+				role = "leader"
+			}
+			row(r, role)
+		}
+		for _, r := range q.Observers {
+			row(r, "observer")
+		}
+		t.flush()
+		fmt.Fprintf(w, "leader %d, epoch %d, high watermark %d\n", q.Leader, q.Epoch, q.HighWatermark)
+	}
+	if len(d.PartitionDetails) > 0 {
+		fmt.Fprintln(w)
+		section(w, "PARTITIONS")
+		t = newTable(w, "TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR", "STATUS")
+		for _, p := range d.PartitionDetails {
+			t.row(p.Topic, p.Partition, p.Leader, int32List(p.Replicas), int32List(p.ISR), p.Status)
+		}
+		t.flush()
+	}
 }
