@@ -2,10 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -140,8 +142,14 @@ func TestTopicTrimPrefix(t *testing.T) {
 func TestClusterInfo(t *testing.T) {
 	c := newCluster(t, kfake.SeedTopics(1, "a", "b"))
 	out := c.run("", "samsa", "cluster", "info").ok(t)
-	matchLines(t, out, `^CLUSTER$`, `^ID\s+\S+$`, `^CONTROLLER\s+0$`, `^TOPICS\s+2$`,
-		`^BROKERS$`, `^ID\s+HOST\s+PORT\s+RACK$`, `^0\*\s+127\.0\.0\.1\s+\d+`)
+	matchLines(t, out, `^CLUSTER$`, `^ID\s+\S+$`, `^CONTROLLER\s+0$`, `^TOPICS\s+2$`, `^PARTITIONS\s+2$`,
+		`^UNDER-REPLICATED\s+0$`, `^OFFLINE\s+0$`,
+		`^BROKERS$`, `^ID\s+HOST\s+PORT\s+RACK\s+LEADERS\s+REPLICAS$`, `^0\*\s+127\.0\.0\.1\s+\d+\s+krack\s+2\s+2$`)
+	if strings.Contains(out, "PARTITIONS\n==") {
+		t.Errorf("healthy partitions listed without --partitions:\n%s", out)
+	}
+	all := c.run("", "samsa", "cluster", "info", "--partitions").ok(t)
+	matchLines(t, all, `^TOPIC\s+PARTITION\s+LEADER\s+REPLICAS\s+ISR\s+STATUS$`, `^a\s+0\s+0\s+0\s+0\s+ok$`, `^b\s+0\s+0\s+0\s+0\s+ok$`)
 	var d clusterDescription
 	if err := json.Unmarshal([]byte(c.run("", "samsa", "cluster", "info", "--format", "json").ok(t)), &d); err != nil {
 		t.Fatal(err)
@@ -168,4 +176,33 @@ func sortedLines(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// Partition health as cluster info reports it: a partition whose leader is
+// not among the live brokers is offline, one whose ISR is smaller than its
+// replicas under-replicated, and only those are listed by default.
+func TestClusterInfoPartitionHealth(t *testing.T) {
+	md := kadm.Metadata{
+		Brokers: kadm.BrokerDetails{kadm.BrokerDetail{NodeID: 1}, kadm.BrokerDetail{NodeID: 2}},
+		Topics: kadm.TopicDetails{"t": kadm.TopicDetail{Topic: "t", Partitions: kadm.PartitionDetails{
+			0: kadm.PartitionDetail{Partition: 0, Leader: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}},
+			1: kadm.PartitionDetail{Partition: 1, Leader: 2, Replicas: []int32{2, 3}, ISR: []int32{2}},
+			2: kadm.PartitionDetail{Partition: 2, Leader: 3, Replicas: []int32{3}, ISR: []int32{3}},
+			3: kadm.PartitionDetail{Partition: 3, Leader: -1, Replicas: []int32{3, 1}, ISR: []int32{3}},
+		}}},
+	}
+	d := describeCluster(md, false)
+	if d.Partitions != 4 || d.UnderReplicated != 1 || d.Offline != 2 {
+		t.Fatalf("partitions %d under-replicated %d offline %d, want 4, 1, 2", d.Partitions, d.UnderReplicated, d.Offline)
+	}
+	var got []string
+	for _, p := range d.PartitionDetails {
+		got = append(got, fmt.Sprintf("%d:%s", p.Partition, p.Status))
+	}
+	if want := []string{"1:under-replicated", "2:offline", "3:offline"}; !slices.Equal(got, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+	if b := d.Brokers[0]; b.Leaders != 1 || b.Replicas != 2 {
+		t.Fatalf("broker 1 leads %d and hosts %d, want 1 and 2", b.Leaders, b.Replicas)
+	}
 }
