@@ -26,6 +26,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samsa-io/samsa/internal/api"
@@ -66,6 +67,7 @@ type Broker struct {
 	raftLn      net.Listener   // the quorum transport's side of a mux
 	raftAddr    string         // that listener's address
 	reg         *registration
+	voterTurn   atomic.Uint32 // which voter a broker-only node asks next (controllerAddr)
 
 	ready   chan struct{}      // closed once the listeners serve
 	stopRun context.CancelFunc // ends the goroutines Start began
@@ -127,6 +129,7 @@ func (b *Broker) open() error {
 		OnRole:         b.onRole,
 		AlterPartition: b.alterPartition,
 		BrokerEpoch:    b.brokerEpoch,
+		Lease:          b.leaseHeld,
 	})
 	if err != nil {
 		return err

@@ -137,7 +137,14 @@ func (b *Broker) controllerAddr() (string, bool) {
 			return v.Addr(), true
 		}
 	}
-	return "", false
+	if b.isVoter() || len(b.cfg.Quorum.Voters) == 0 {
+		return "", false // a voter learns the leader from the quorum itself
+	}
+	// A broker-only node that does not follow the quorum yet (it joins as a
+	// learner when it registers) asks the voters in turn; one that is not
+	// the active controller answers NOT_CONTROLLER and the client moves on.
+	n := b.voterTurn.Add(1)
+	return b.cfg.Quorum.Voters[int(n)%len(b.cfg.Quorum.Voters)].Addr(), true
 }
 
 // raftPeer reports whether a connection from ip may speak raft: it must come

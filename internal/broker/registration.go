@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -26,12 +27,15 @@ type registration struct {
 	lastAck time.Time  // when a heartbeat was last answered unfenced; zero before
 	cutOff  bool       // leadership suspended: no answer for a whole session
 
+	start   time.Time    // monotonic origin of ackSent
+	ackSent atomic.Int64 // when (since start, ns) the last heartbeat answered unfenced was sent; 0 before
+
 	unfenced     chan struct{} // closed the first time the broker is unfenced
 	unfencedOnce sync.Once
 }
 
 func newRegistration(b *Broker) *registration {
-	return &registration{b: b, incarnation: metadata.NewUUID(), unfenced: make(chan struct{})}
+	return &registration{b: b, incarnation: metadata.NewUUID(), unfenced: make(chan struct{}), start: time.Now()}
 }
 
 func (r *registration) brokerEpoch() int64 {
@@ -86,6 +90,7 @@ func (r *registration) step(ctx context.Context) error {
 	// way to a fresh attempt at whichever controller is active by then.
 	hctx, cancel := context.WithTimeout(ctx, time.Duration(r.b.cfg.Quorum.BrokerSessionTimeoutMs/3)*time.Millisecond)
 	defer cancel()
+	sent := time.Since(r.start)
 	resp, err := r.b.client.Request(hctx, req)
 	if err != nil {
 		return err
@@ -105,12 +110,27 @@ func (r *registration) step(ctx context.Context) error {
 			r.b.log.Info("broker unfenced", "broker_epoch", req.BrokerEpoch)
 			close(r.unfenced)
 		})
+		r.ackSent.Store(max(int64(sent), 1))
 		r.mu.Lock()
 		r.lastAck = time.Now()
 		r.mu.Unlock()
 		r.check()
 	}
 	return nil
+}
+
+// leaseHeld reports whether the controller's session for this broker
+// certainly still runs: a heartbeat sent less than a session ago was
+// answered unfenced (the controller counts the session from when it
+// received it, later). Before the first such answer the broker leads
+// nothing anyway.
+func (r *registration) leaseHeld() bool {
+	sent := r.ackSent.Load()
+	if sent == 0 {
+		return true
+	}
+	session := time.Duration(r.b.cfg.Quorum.BrokerSessionTimeoutMs) * time.Millisecond
+	return time.Since(r.start)-time.Duration(sent) <= session
 }
 
 // watch suspends leadership when the controller has not answered a
@@ -251,6 +271,15 @@ func (b *Broker) brokerEpoch() int64 {
 		return 0
 	}
 	return b.reg.brokerEpoch()
+}
+
+// leaseHeld is the partitions' lease (registration.leaseHeld); true before
+// the registration starts.
+func (b *Broker) leaseHeld() bool {
+	if b.reg == nil {
+		return true
+	}
+	return b.reg.leaseHeld()
 }
 
 // alterPartition sends an ISR change to the active controller.

@@ -121,6 +121,28 @@ func StartN(t testing.TB, n int, opts ...Option) *Cluster {
 	return c
 }
 
+// AddBroker starts one more node, broker only (no controller role), with
+// the next node id: it follows the metadata quorum as a learner. It returns
+// the node's index.
+func (c *Cluster) AddBroker(opts ...Option) int {
+	c.t.Helper()
+	first := c.brokers[0]
+	id := len(c.brokers) + 1
+	n := &Node{ID: int32(id), Dir: c.t.TempDir()}
+	n.props = map[string]string{}
+	maps.Copy(n.props, first.props)
+	n.props["node.id"] = strconv.Itoa(id)
+	n.props["process.roles"] = "broker"
+	n.props["listeners"] = "PLAINTEXT://127.0.0.1:" + strconv.Itoa(freePort(c.t))
+	n.props["log.dirs"] = n.Dir
+	for _, o := range opts {
+		o(n.props)
+	}
+	c.brokers = append(c.brokers, n)
+	c.startNode(n)
+	return id - 1
+}
+
 // freePort returns a loopback port that was free a moment ago. Binding the
 // broker to it can race with other processes, which on a test machine is
 // rare enough; the alternative (port 0) would change the port on restart.

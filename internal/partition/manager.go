@@ -37,6 +37,11 @@ type ManagerConfig struct {
 	AlterPartition func(ctx context.Context, req *kmsg.AlterPartitionRequest) (*kmsg.AlterPartitionResponse, error)
 	// BrokerEpoch is this broker's current epoch (0 before registration).
 	BrokerEpoch func() int64
+	// Lease, when set, reports whether the controller answered this broker
+	// recently enough that it has certainly not been fenced; replicas lead
+	// only while it holds (see SetCutOff). Called on every produce and
+	// fetch: it must be cheap.
+	Lease func() bool
 }
 
 // MetadataTopic is the directory name (with "-0") of the metadata log, which
@@ -245,7 +250,7 @@ func (m *Manager) ensure(img *metadata.Image, t *metadata.Topic, mp *metadata.Pa
 	if err != nil {
 		return nil, err
 	}
-	p = newPartition(t.Name, mp.ID, t.ID, m.cfg.NodeID, &m.cutOff, m.log)
+	p = newPartition(t.Name, mp.ID, t.ID, m.cfg.NodeID, &m.cutOff, m.cfg.Lease, m.log)
 	p.alter = m.alterISR
 	p.cfg.Store(st)
 	lc := st.log

@@ -52,6 +52,7 @@ type Partition struct {
 	// with the controller for longer than its session: then it leads
 	// nothing, whatever the metadata it last saw says.
 	cutOff *atomic.Bool
+	lease  func() bool // nil: always held
 
 	followMu sync.Mutex // serializes follower writes with role changes (replica.go)
 
@@ -75,10 +76,10 @@ type Partition struct {
 	waiters  map[*Waiter]struct{} // long-polling fetches watching this partition
 }
 
-func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, cutOff *atomic.Bool, logger *slog.Logger) *Partition {
+func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, cutOff *atomic.Bool, lease func() bool, logger *slog.Logger) *Partition {
 	return &Partition{
-		cutOff: cutOff,
-		Topic:  topic, ID: id, TopicID: topicID, nodeID: nodeID,
+		cutOff: cutOff, lease: lease,
+		Topic: topic, ID: id, TopicID: topicID, nodeID: nodeID,
 		leaderID: -1, leaderEpoch: -1,
 		logger:   logger.With("topic", topic, "partition", id),
 		advanced: make(chan struct{}),
@@ -107,8 +108,12 @@ func (p *Partition) IsLeader() bool {
 }
 
 // leading reports whether this replica serves as leader: the metadata says
-// so and the broker is not cut off from the controller. Called with mu held.
-func (p *Partition) leading() bool { return p.leader && !p.cutOff.Load() }
+// so, the broker is not cut off from the controller, and its lease holds (a
+// broker paused past its session learns it at its first request, not at
+// the next check). Called with mu held.
+func (p *Partition) leading() bool {
+	return p.leader && !p.cutOff.Load() && (p.lease == nil || p.lease())
+}
 
 // onDurable is the log's callback when more of it became durable.
 func (p *Partition) onDurable(int64) {
