@@ -13,12 +13,14 @@ package clustertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-io/samsa/internal/broker"
@@ -272,3 +275,55 @@ func (c *Cluster) Stop() {
 
 // String describes the cluster for test logs.
 func (c *Cluster) String() string { return fmt.Sprintf("cluster%v", c.Addrs()) }
+
+// WaitFor polls cond every 50 ms until it holds, failing the test when limit
+// passes first; cond's string says what it saw, for the failure message.
+func WaitFor(t testing.TB, what string, limit time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
+	}
+	t.Fatalf("%s: not within %v (last: %s)", what, limit, last)
+}
+
+// CreateTopic creates a topic and fails the test on an error.
+func (c *Cluster) CreateTopic(t testing.TB, topic string, partitions int32, rf int16, configs map[string]*string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := c.Admin(t).CreateTopic(ctx, partitions, rf, configs, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
+	}
+}
+
+// PartitionState returns a partition's leader (-1 when it has none),
+// replicas and ISR (sorted) from the cluster's metadata.
+func PartitionState(adm *kadm.Client, topic string, part int32) (leader int32, replicas, isr []int32, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	md, err := adm.Metadata(ctx, topic)
+	if err != nil {
+		return -1, nil, nil, err
+	}
+	p, ok := md.Topics[topic].Partitions[part]
+	if !ok {
+		return -1, nil, nil, fmt.Errorf("no partition %s-%d", topic, part)
+	}
+	if p.Err != nil && !errors.Is(p.Err, kerr.LeaderNotAvailable) {
+		return -1, nil, nil, p.Err
+	}
+	isr = slices.Clone(p.ISR)
+	slices.Sort(isr)
+	return p.Leader, p.Replicas, isr, nil
+}

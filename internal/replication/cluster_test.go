@@ -21,59 +21,10 @@ import (
 // franz-go as the client. Crashes need real processes (package e2e); these
 // tests cover what clean stops and starts show.
 
-func createTopic(t *testing.T, adm *kadm.Client, topic string, partitions int32, rf int16, configs map[string]*string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := adm.CreateTopic(ctx, partitions, rf, configs, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
-	}
-	t.Fatalf("%s: not within %v (last: %s)", what, limit, last)
-}
-
-// partitionState returns a partition's leader and ISR from the metadata.
-func partitionState(t *testing.T, adm *kadm.Client, topic string, part int32) (int32, []int32, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	md, err := adm.Metadata(ctx, topic)
-	if err != nil {
-		return -1, nil, err
-	}
-	p, ok := md.Topics[topic].Partitions[part]
-	if !ok {
-		return -1, nil, fmt.Errorf("no partition %d", part)
-	}
-	if p.Err != nil && !errors.Is(p.Err, kerr.LeaderNotAvailable) {
-		return -1, nil, p.Err
-	}
-	isr := slices.Clone(p.ISR)
-	slices.Sort(isr)
-	return p.Leader, isr, nil
-}
-
 func waitISR(t *testing.T, adm *kadm.Client, topic string, part int32, want []int32) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("ISR of %s-%d becomes %v", topic, part, want), 30*time.Second, func() (bool, string) {
-		leader, isr, err := partitionState(t, adm, topic, part)
+	clustertest.WaitFor(t, fmt.Sprintf("ISR of %s-%d becomes %v", topic, part, want), 30*time.Second, func() (bool, string) {
+		leader, _, isr, err := clustertest.PartitionState(adm, topic, part)
 		return err == nil && slices.Equal(isr, want), fmt.Sprintf("leader %d isr %v err %v", leader, isr, err)
 	})
 }
@@ -103,7 +54,7 @@ func readAll(t *testing.T, c *clustertest.Cluster, topic string, part int32) []s
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var end kadm.ListedOffset
-	waitFor(t, "the partition's end offset", 30*time.Second, func() (bool, string) {
+	clustertest.WaitFor(t, "the partition's end offset", 30*time.Second, func() (bool, string) {
 		ends, err := adm.ListEndOffsets(ctx, topic)
 		if err == nil {
 			end, _ = ends.Lookup(topic, part)
@@ -140,21 +91,21 @@ func seq(prefix string, from, to int) []string {
 func TestAcknowledgedRecordsSurviveTheLeaders(t *testing.T) {
 	c := clustertest.StartN(t, 3)
 	adm := c.Admin(t)
-	createTopic(t, adm, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")})
+	c.CreateTopic(t, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")})
 	cl := c.Client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	produceSeq(t, cl, "t", 0, "v", 0, 500)
 	waitISR(t, adm, "t", 0, []int32{1, 2, 3})
 
 	stopped := map[int32]bool{}
 	for range 2 {
-		leader, _, err := partitionState(t, adm, "t", 0)
+		leader, _, _, err := clustertest.PartitionState(adm, "t", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.StopNode(int(leader - 1))
 		stopped[leader] = true
-		waitFor(t, "a new leader", 30*time.Second, func() (bool, string) {
-			l, isr, err := partitionState(t, adm, "t", 0)
+		clustertest.WaitFor(t, "a new leader", 30*time.Second, func() (bool, string) {
+			l, _, isr, err := clustertest.PartitionState(adm, "t", 0)
 			return err == nil && l >= 0 && !stopped[l], fmt.Sprintf("leader %d isr %v err %v", l, isr, err)
 		})
 		if got, want := readAll(t, c, "t", 0), seq("v", 0, 500); !slices.Equal(got, want) {
@@ -169,11 +120,11 @@ func TestAcknowledgedRecordsSurviveTheLeaders(t *testing.T) {
 func TestFollowerRejoinsTheISR(t *testing.T) {
 	c := clustertest.StartN(t, 3, clustertest.WithProps(map[string]string{"replica.lag.time.max.ms": "2000"}))
 	adm := c.Admin(t)
-	createTopic(t, adm, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("3")})
+	c.CreateTopic(t, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("3")})
 	cl := c.Client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RecordRetries(0), kgo.DisableIdempotentWrite(), kgo.RequestRetries(0))
 	produceSeq(t, cl, "t", 0, "a", 0, 100)
-	leader, _, err := partitionState(t, adm, "t", 0)
+	leader, _, _, err := clustertest.PartitionState(adm, "t", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +153,8 @@ func TestFollowerRejoinsTheISR(t *testing.T) {
 			c.StopNode(int(id - 1))
 		}
 	}
-	waitFor(t, "the returned follower leads", 30*time.Second, func() (bool, string) {
-		l, isr, err := partitionState(t, adm, "t", 0)
+	clustertest.WaitFor(t, "the returned follower leads", 30*time.Second, func() (bool, string) {
+		l, _, isr, err := clustertest.PartitionState(adm, "t", 0)
 		return err == nil && l == follower, fmt.Sprintf("leader %d isr %v err %v", l, isr, err)
 	})
 	got := readAll(t, c, "t", 0)
@@ -220,7 +171,7 @@ func TestFollowerRejoinsTheISR(t *testing.T) {
 func TestReplicaFetchFromAClientIsRefused(t *testing.T) {
 	c := clustertest.StartN(t, 1)
 	adm := c.Admin(t)
-	createTopic(t, adm, "t", 1, 1, nil)
+	c.CreateTopic(t, "t", 1, 1, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	md, err := adm.Metadata(ctx, "t")

@@ -68,7 +68,7 @@ func (w *writer) stop() {
 func (w *writer) waitMore(t *testing.T, n int) {
 	t.Helper()
 	target := w.count() + n
-	waitFor(t, fmt.Sprintf("%d more acknowledged records", n), 30*time.Second, func() (bool, string) {
+	clustertest.WaitFor(t, fmt.Sprintf("%d more acknowledged records", n), 30*time.Second, func() (bool, string) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		return len(w.acked) >= target || len(w.errs) > 0, fmt.Sprintf("%d acked, errors %v", len(w.acked), w.errs)
@@ -85,13 +85,13 @@ func (w *writer) waitMore(t *testing.T, n int) {
 func TestReassignmentToANewBrokerMovesTheData(t *testing.T) {
 	c := clustertest.StartN(t, 3)
 	adm := c.Admin(t)
-	createTopic(t, adm, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")})
+	c.CreateTopic(t, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")})
 	w := startWriter(t, c, "t", 0)
 	w.waitMore(t, 200)
 
 	idx := c.AddBroker()
 	newID := int32(idx + 1)
-	leader, _, err := partitionState(t, adm, "t", 0)
+	leader, _, _, err := clustertest.PartitionState(adm, "t", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestReassignmentToANewBrokerMovesTheData(t *testing.T) {
 
 	want := slices.Clone(target)
 	slices.Sort(want)
-	waitFor(t, "the reassignment completes", 60*time.Second, func() (bool, string) {
+	clustertest.WaitFor(t, "the reassignment completes", 60*time.Second, func() (bool, string) {
 		listed, err := adm.ListPartitionReassignments(ctx, kadm.TopicsSet{"t": {0: {}}})
 		if err != nil {
 			return false, err.Error()
