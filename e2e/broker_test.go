@@ -23,21 +23,23 @@ import (
 )
 
 // Broker is one samsa process started by a test: a one-node cluster (broker
-// and controller) on loopback, with its data in a temporary directory. Its
-// ports and data survive Kill, Term and Start, so clients reconnect to the
-// same address. The process is killed when the test ends; if the test
-// failed, the broker's log is printed.
+// and controller) on loopback, or one node of a Cluster, with its data in a
+// temporary directory. Its ports and data survive Kill, Term and Start, so
+// clients reconnect to the same address. The process is killed when the
+// test ends; if the test failed, the broker's log is printed.
 //
 // A Broker belongs to the test goroutine that created it; its methods are
 // not safe for concurrent use (Addr, DataDir and PID may be read anywhere).
 type Broker struct {
 	t         testing.TB
+	name      string // how messages and kept logs name it: "broker", "node 2"
 	Addr      string // host:port of the PLAINTEXT listener
 	DataDir   string // log.dirs
 	props     map[string]string
 	propsPath string
 	logPath   string
 	launch    func(propsPath, dataDir string) (path string, args []string)
+	ready     func() error // what waitReady polls for; pingBroker(Addr) unless replaced
 
 	proc     *process // the running process; nil when stopped
 	starts   int      // how many times the process was started
@@ -77,14 +79,7 @@ func withLauncher(fn func(propsPath, dataDir string) (path string, args []string
 // binary and waits until a client can fetch metadata from it.
 func startBroker(t testing.TB, opts ...brokerOption) *Broker {
 	t.Helper()
-	dir := t.TempDir()
-	b := &Broker{
-		t:         t,
-		Addr:      "127.0.0.1:" + strconv.Itoa(freePort(t)),
-		DataDir:   filepath.Join(dir, "data"),
-		propsPath: filepath.Join(dir, "server.properties"),
-		logPath:   filepath.Join(dir, "samsa.log"),
-	}
+	b := newBroker(t, t.TempDir(), "broker", "127.0.0.1:"+strconv.Itoa(freePort(t)))
 	b.props = map[string]string{
 		"node.id":        "1",
 		"process.roles":  "broker,controller",
@@ -92,16 +87,39 @@ func startBroker(t testing.TB, opts ...brokerOption) *Broker {
 		"log.dirs":       b.DataDir,
 		"num.partitions": "1",
 	}
-	b.launch = func(props, _ string) (string, []string) { return samsaBin, []string{"server", "-c", props} }
 	for _, o := range opts {
 		o(b)
 	}
-	if err := os.WriteFile(b.propsPath, []byte(formatProps(b.props)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.cleanup)
+	b.writeProps()
 	b.Start()
 	return b
+}
+
+// newBroker returns a stopped broker whose files live in dir and whose
+// PLAINTEXT listener is addr, with no properties yet; its process is killed
+// when the test ends.
+func newBroker(t testing.TB, dir, name, addr string) *Broker {
+	b := &Broker{
+		t:         t,
+		name:      name,
+		Addr:      addr,
+		DataDir:   filepath.Join(dir, "data"),
+		propsPath: filepath.Join(dir, "server.properties"),
+		logPath:   filepath.Join(dir, "samsa.log"),
+		props:     map[string]string{},
+	}
+	b.launch = func(props, _ string) (string, []string) { return samsaBin, []string{"server", "-c", props} }
+	b.ready = func() error { return pingBroker(b.Addr) }
+	t.Cleanup(b.cleanup)
+	return b
+}
+
+// writeProps writes the properties to the broker's server.properties.
+func (b *Broker) writeProps() {
+	b.t.Helper()
+	if err := os.WriteFile(b.propsPath, []byte(formatProps(b.props)), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
 }
 
 // formatProps renders properties in Java properties syntax, sorted.
@@ -128,8 +146,16 @@ func freePort(t testing.TB) int {
 // metadata.
 func (b *Broker) Start() {
 	b.t.Helper()
+	b.spawn()
+	b.waitReady()
+}
+
+// spawn starts the process (it must be stopped) without waiting for it:
+// the nodes of a cluster can only become ready together.
+func (b *Broker) spawn() {
+	b.t.Helper()
 	if b.proc != nil {
-		b.t.Fatal("Start: the broker is already running")
+		b.t.Fatalf("Start: the %s is already running", b.name)
 	}
 	logf, err := os.OpenFile(b.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -142,6 +168,7 @@ func (b *Broker) Start() {
 	path, args := b.launch(b.propsPath, b.DataDir)
 	fmt.Fprintf(logf, "=== e2e: start #%d: %s %s\n", b.starts, filepath.Base(path), strings.Join(args, " "))
 	cmd := exec.Command(path, args...)
+	cmd.Env = brokerEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = filepath.Dir(b.propsPath)
 	if err := cmd.Start(); err != nil {
@@ -153,18 +180,25 @@ func (b *Broker) Start() {
 		close(p.done)
 	}()
 	b.proc = p
-	b.waitReady()
 }
 
-// waitReady polls with a franz-go client until ApiVersions and Metadata
-// succeed and name this node, failing at once if the process exits.
+// brokerEnv is the test's environment without the SAMSA_* variables, which
+// samsa reads as properties: a broker's configuration is its command line
+// alone, whatever the shell running the tests has set (SAMSA_E2E_SEED,
+// SAMSA_FAULT_DURATION and the like are for the tests).
+func brokerEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SAMSA_") })
+}
+
+// waitReady polls b.ready (by default: a franz-go client's ApiVersions and
+// Metadata succeed) until it passes, failing at once if the process exits.
 func (b *Broker) waitReady() {
 	b.t.Helper()
-	waitUntil(b.t, 60*time.Second, "broker ready", func() error {
+	waitUntil(b.t, 60*time.Second, b.name+" ready", func() error {
 		if !b.Alive() {
-			b.t.Fatalf("broker exited while starting: %v", b.proc.err)
+			b.t.Fatalf("the %s exited while starting: %v", b.name, b.proc.err)
 		}
-		return pingBroker(b.Addr)
+		return b.ready()
 	})
 }
 
@@ -205,7 +239,7 @@ func (b *Broker) Alive() bool {
 func (b *Broker) PID() int {
 	b.t.Helper()
 	if b.proc == nil {
-		b.t.Fatal("PID: the broker is not running")
+		b.t.Fatalf("PID: the %s is not running", b.name)
 	}
 	return b.proc.cmd.Process.Pid
 }
@@ -224,7 +258,7 @@ func (b *Broker) Term() {
 	b.signal(syscall.SIGTERM)
 	p := b.wait(60 * time.Second)
 	if p.err != nil {
-		b.t.Fatalf("after SIGTERM the broker exited with %v, want status 0", p.err)
+		b.t.Fatalf("after SIGTERM the %s exited with %v, want status 0", b.name, p.err)
 	}
 }
 
@@ -242,7 +276,7 @@ func (b *Broker) Resume() { b.t.Helper(); b.signal(syscall.SIGCONT) }
 func (b *Broker) signal(sig syscall.Signal) {
 	b.t.Helper()
 	if !b.Alive() {
-		b.t.Fatalf("cannot send %v: the broker is not running", sig)
+		b.t.Fatalf("cannot send %v: the %s is not running", sig, b.name)
 	}
 	if err := b.proc.cmd.Process.Signal(sig); err != nil {
 		b.t.Fatalf("send %v: %v", sig, err)
@@ -256,7 +290,7 @@ func (b *Broker) wait(limit time.Duration) *process {
 	select {
 	case <-p.done:
 	case <-time.After(limit):
-		b.t.Fatalf("the broker did not exit within %v", limit)
+		b.t.Fatalf("the %s did not exit within %v", b.name, limit)
 	}
 	b.proc = nil
 	return p
@@ -277,7 +311,7 @@ func (b *Broker) StartLog() string {
 func (b *Broker) cleanup() {
 	if b.proc != nil {
 		if !b.Alive() {
-			b.t.Errorf("the broker exited on its own: %v", b.proc.err)
+			b.t.Errorf("the %s exited on its own: %v", b.name, b.proc.err)
 		} else {
 			b.proc.cmd.Process.Signal(syscall.SIGKILL)
 			<-b.proc.done
@@ -294,26 +328,36 @@ func (b *Broker) cleanup() {
 func (b *Broker) dumpLog() {
 	data, err := os.ReadFile(b.logPath)
 	if err != nil {
-		b.t.Logf("broker log: %v", err)
+		b.t.Logf("%s log: %v", b.name, err)
 		return
 	}
-	keep := filepath.Join(os.TempDir(), "samsa-e2e-logs", strings.NewReplacer("/", "_", " ", "_").Replace(b.t.Name())+".log")
+	file := b.t.Name()
+	if b.name != "broker" {
+		file += "-" + b.name
+	}
+	keep := filepath.Join(os.TempDir(), "samsa-e2e-logs", strings.NewReplacer("/", "_", " ", "_").Replace(file)+".log")
 	if os.MkdirAll(filepath.Dir(keep), 0o755) == nil && os.WriteFile(keep, data, 0o644) == nil {
-		b.t.Logf("full broker log kept in %s", keep)
+		b.t.Logf("full %s log kept in %s", b.name, keep)
 	}
 	const tail = 200
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	if len(lines) > tail {
 		lines = lines[len(lines)-tail:]
 	}
-	b.t.Logf("last %d lines of the broker log:\n%s", len(lines), bytes.Join(lines, nil))
+	b.t.Logf("last %d lines of the %s log:\n%s", len(lines), b.name, bytes.Join(lines, nil))
 }
 
 // Client returns a franz-go client for the broker, closed when the test
 // ends.
 func (b *Broker) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(b.Addr)}, opts...)...)
+	return newClient(t, append([]kgo.Opt{kgo.SeedBrokers(b.Addr)}, opts...)...)
+}
+
+// newClient returns a franz-go client, closed when the test ends.
+func newClient(t testing.TB, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,6 @@ const (
 	faultTopic      = "faults"
 	faultPartitions = 3
 	killRounds      = 5
-	perTick         = 2 * faultPartitions // records produced each millisecond
 )
 
 var uncleanStart = regexp.MustCompile(`msg="storage: opened log dir".*clean=false`)
@@ -46,7 +46,7 @@ func TestKillNineLosesNoAcknowledgedRecord(t *testing.T) {
 			b := startBroker(t, withProps(c.props...))
 			w := startSequenceProducer(t, b)
 			for k := 1; k <= killRounds; k++ {
-				before := w.acked()
+				before := w.mark()
 				// The fault schedule (not a synchronisation): 1-3 s apart.
 				<-time.After(time.Second + time.Duration(rng.Int64N(int64(2*time.Second))))
 				w.waitProgress(before)
@@ -57,7 +57,7 @@ func TestKillNineLosesNoAcknowledgedRecord(t *testing.T) {
 					t.Errorf("the start after kill %d did not see an unclean shutdown", k)
 				}
 			}
-			w.waitProgress(w.acked())
+			w.waitProgress(w.mark())
 			w.finish(killRounds)
 		})
 	}
@@ -70,14 +70,14 @@ func TestPausedBrokerLosesAndDuplicatesNothing(t *testing.T) {
 	b := startBroker(t)
 	w := startSequenceProducer(t, b, kgo.RequestTimeoutOverhead(time.Second), kgo.ProduceRequestTimeout(time.Second))
 	for k := 1; k <= 2; k++ {
-		w.waitProgress(w.acked())
+		w.waitProgress(w.mark())
 		b.Pause()
 		// Long enough for the producer's requests to time out.
 		<-time.After(3 * time.Second)
 		t.Logf("pause %d: %d records acknowledged so far", k, w.acked())
 		b.Resume()
 	}
-	w.waitProgress(w.acked())
+	w.waitProgress(w.mark())
 	w.finish(2)
 	if w.log.cutConnections() == 0 {
 		t.Error("no produce request timed out during the pauses: nothing was retried, so nothing was tested")
@@ -100,69 +100,94 @@ func seededRand(t *testing.T) *rand.Rand {
 
 // sequenceProducer writes the values 1, 2, 3, ... to each partition of a
 // topic with kgo's defaults (idempotent, acks=all, unlimited record retries,
-// no delivery timeout) and records what the broker acknowledged.
+// no delivery timeout) and records what the brokers acknowledged. It works
+// the same against one broker and against a cluster: the client options it
+// is given say where the brokers are.
 type sequenceProducer struct {
-	t    *testing.T
-	b    *Broker
-	cl   *kgo.Client
-	stop chan struct{}
-	wg   sync.WaitGroup
+	t       *testing.T
+	topic   string
+	connect []kgo.Opt // seed brokers and dialer, for the producer and the final read
+	cl      *kgo.Client
+	stop    chan struct{}
+	done    chan struct{} // closed when run returns
 
 	log clientLog
 
 	mu sync.Mutex
 	// offsets[p][v-1] is the offset value v was acknowledged at on
 	// partition p, or -1 while unacknowledged. Guarded by mu.
-	offsets [faultPartitions][]int64
+	offsets [][]int64
+	top     []int64  // top[p] is the highest value acknowledged on p; guarded by mu
 	nAcked  int      // guarded by mu
 	errs    []string // guarded by mu; produce failures and sequence-error reports
 }
 
-// startSequenceProducer creates the topic and starts producing, paced at a
-// few records per partition and millisecond so that requests are small and
-// many are in flight when a fault comes.
+// startSequenceProducer creates the topic faultTopic on the broker and
+// starts producing to it.
 func startSequenceProducer(t *testing.T, b *Broker, opts ...kgo.Opt) *sequenceProducer {
 	createTopic(t, b.Admin(t), faultTopic, faultPartitions)
-	w := &sequenceProducer{t: t, b: b, stop: make(chan struct{})}
+	return runSequenceProducer(t, faultTopic, faultPartitions, []kgo.Opt{kgo.SeedBrokers(b.Addr)}, opts...)
+}
+
+// runSequenceProducer starts producing to the partitions of an existing
+// topic, paced at a few records per partition and millisecond so that
+// requests are small and many are in flight when a fault comes. connect
+// reaches the brokers; opts tune the producer.
+func runSequenceProducer(t *testing.T, topic string, partitions int, connect []kgo.Opt, opts ...kgo.Opt) *sequenceProducer {
+	t.Helper()
+	w := &sequenceProducer{
+		t:       t,
+		topic:   topic,
+		connect: connect,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		offsets: make([][]int64, partitions),
+		top:     make([]int64, partitions),
+	}
 	// Only the partitioner is ours, so that every value goes where the
 	// ledger expects it.
-	w.cl = b.Client(t, append([]kgo.Opt{
-		kgo.DefaultProduceTopic(faultTopic),
+	all := append(slices.Clip(connect),
+		kgo.DefaultProduceTopic(topic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.WithLogger(&w.log),
 		// kgo answers OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID by
-		// taking a new producer id and carrying on; after a crash that lost
+		// taking a new producer id and carrying on; after a fault that lost
 		// nothing the broker must never say either.
 		kgo.ProducerOnDataLossDetected(w.dataLoss),
-	}, opts...)...)
+	)
+	w.cl = newClient(t, append(all, opts...)...)
+	// Cancelling the loop's context fails the records buffered under it:
+	// that is only for the end of a test that failed early, whose loop may
+	// be blocked on a full buffer.
+	ctx, abort := context.WithCancel(context.Background())
 	t.Cleanup(func() {
-		w.halt() // before the client closes: an early failure leaves the loop blocked
+		abort() // before the client closes
+		w.halt()
 		if t.Failed() {
 			t.Logf("franz-go producer log (info and above):\n%s", w.log.warnings())
 		}
 	})
-	w.wg.Add(1)
-	go w.run()
+	go w.run(ctx)
 	return w
 }
 
-func (w *sequenceProducer) run() {
-	defer w.wg.Done()
+func (w *sequenceProducer) run(ctx context.Context) {
+	defer close(w.done)
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
-	var next [faultPartitions]int64
+	next := make([]int64, len(w.offsets))
 	for {
 		select {
 		case <-w.stop:
 			return
 		case <-tick.C:
 		}
-		for i := 0; i < perTick; i++ {
-			p := int32(i % faultPartitions)
+		for i := range 2 * len(next) {
+			p := int32(i % len(next))
 			next[p]++
 			w.sent(p, next[p])
 			// Blocks while the producer's buffer is full, as during an outage.
-			w.cl.Produce(context.Background(), &kgo.Record{Partition: p, Value: []byte(strconv.FormatInt(next[p], 10))}, w.promise)
+			w.cl.Produce(ctx, &kgo.Record{Partition: p, Value: []byte(strconv.FormatInt(next[p], 10))}, w.promise)
 		}
 	}
 }
@@ -187,6 +212,7 @@ func (w *sequenceProducer) promise(r *kgo.Record, err error) {
 	}
 	v, _ := strconv.ParseInt(string(r.Value), 10, 64)
 	w.offsets[r.Partition][v-1] = r.Offset
+	w.top[r.Partition] = max(w.top[r.Partition], v)
 	w.nAcked++
 }
 
@@ -204,34 +230,72 @@ func (w *sequenceProducer) acked() int {
 	return w.nAcked
 }
 
-// waitProgress waits until more than n records are acknowledged.
-func (w *sequenceProducer) waitProgress(n int) {
-	w.t.Helper()
-	waitUntil(w.t, 60*time.Second, "the producer gets acknowledgements", func() error {
-		if a := w.acked(); a <= n {
-			return fmt.Errorf("still %d acknowledged", a)
-		}
-		return nil
-	})
+// mark returns, for each partition, the highest value handed to the
+// client so far, for waitProgress.
+func (w *sequenceProducer) mark() []int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := make([]int64, len(w.offsets))
+	for p, offs := range w.offsets {
+		m[p] = int64(len(offs))
+	}
+	return m
 }
 
-// halt stops the producing loop; it is idempotent.
+// waitProgress waits until every partition has had a record acknowledged
+// that was handed to the client after the mark: each partition has a leader
+// that takes acks=all writes. (Counting acknowledgements would not do: the
+// answers to requests sent before a fault can arrive after it.)
+func (w *sequenceProducer) waitProgress(mark []int64) {
+	w.t.Helper()
+	waitUntil(w.t, 60*time.Second, "every partition takes writes", func() error { return w.progressSince(mark) })
+}
+
+// progressSince is waitProgress's condition: nil once every partition has
+// had a record acknowledged that was handed to the client after the mark.
+func (w *sequenceProducer) progressSince(mark []int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var stuck []string
+	for p, top := range w.top {
+		if top <= mark[p] {
+			stuck = append(stuck, fmt.Sprintf("%d (highest value acknowledged %d, mark %d)", p, top, mark[p]))
+		}
+	}
+	if len(stuck) > 0 {
+		return fmt.Errorf("nothing written since the mark acknowledged on partitions %s", strings.Join(stuck, ", "))
+	}
+	return nil
+}
+
+// halt stops the producing loop and waits for it; it is idempotent.
 func (w *sequenceProducer) halt() {
+	w.stopLoop()
+	<-w.done
+}
+
+// stopLoop tells the producing loop to stop; it is idempotent.
+func (w *sequenceProducer) stopLoop() {
 	select {
 	case <-w.stop:
 	default:
 		close(w.stop)
 	}
-	w.wg.Wait()
 }
 
-// finish stops producing, flushes, reads every partition from offset 0 and
-// checks that each acknowledged record is at its acknowledged offset, that
-// no value appears twice and that values increase in every partition.
+// finish stops producing, flushes, reads every partition from its log start
+// offset to its high watermark and checks that each acknowledged record is
+// at its acknowledged offset, that no value appears twice and that values
+// increase in every partition.
 func (w *sequenceProducer) finish(faults int) {
 	t := w.t
 	t.Helper()
-	w.halt()
+	w.stopLoop()
+	select {
+	case <-w.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the producing loop is still blocked on a full buffer after 60 s: the brokers take no records")
+	}
 	if err := w.cl.Flush(testContext(t, 60*time.Second)); err != nil {
 		t.Fatalf("final flush: %v", err)
 	}
@@ -240,10 +304,16 @@ func (w *sequenceProducer) finish(faults int) {
 	for _, e := range w.errs {
 		t.Errorf("producer: %s", e)
 	}
+	w.checkLocked(readTopic(t, w.topic, w.connect...), faults)
+}
 
-	recs := readAll(t, w.b, faultTopic)
+// checkLocked compares the records read back with the ledger, reporting
+// each kind of fault as a count with the first few examples.
+func (w *sequenceProducer) checkLocked(recs map[int32][]*kgo.Record, faults int) {
+	t := w.t
+	t.Helper()
 	var lost, duplicated, reordered, unacked, inLog int
-	for p := int32(0); p < faultPartitions; p++ {
+	for p := range int32(len(w.offsets)) {
 		at := map[int64]int64{} // offset → value
 		seen := map[int64]bool{}
 		var last int64
@@ -299,13 +369,16 @@ func describeAt(v int64, ok bool) string {
 	return fmt.Sprintf("value %d there", v)
 }
 
-// clientLog is the producer's kgo.Logger: it keeps the first 64 KiB of
-// what kgo logs at info level and above for a failed test's report, and counts connections the client gave up on (a
-// request that timed out or failed and is retried on a new connection).
+// clientLog is a kgo.Logger for a failed test's report: it keeps the last
+// 64 KiB or so of what kgo logs at info level and above, each line with the
+// time (to set beside the brokers' logs), and counts connections the client
+// gave up on (a request that timed out or failed and is retried on a new
+// connection).
 type clientLog struct {
-	mu   sync.Mutex
-	warn bytes.Buffer // info and above; guarded by mu
-	cuts int          // guarded by mu
+	mu      sync.Mutex
+	warn    bytes.Buffer // info and above; guarded by mu
+	dropped bool         // the start of warn was dropped; guarded by mu
+	cuts    int          // guarded by mu
 }
 
 func (l *clientLog) Level() kgo.LogLevel { return kgo.LogLevelDebug }
@@ -316,14 +389,24 @@ func (l *clientLog) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	if strings.Contains(msg, "errored, killing connection") {
 		l.cuts++
 	}
-	if level <= kgo.LogLevelInfo && l.warn.Len() < 64<<10 {
-		fmt.Fprintf(&l.warn, "[%s] %s %v\n", level, msg, keyvals)
+	if level > kgo.LogLevelInfo {
+		return
+	}
+	fmt.Fprintf(&l.warn, "%s [%s] %s %v\n", time.Now().UTC().Format("15:04:05.000"), level, msg, keyvals)
+	if l.warn.Len() > 128<<10 {
+		keep := l.warn.Bytes()[l.warn.Len()-64<<10:]
+		keep = keep[bytes.IndexByte(keep, '\n')+1:]
+		l.warn = *bytes.NewBuffer(bytes.Clone(keep))
+		l.dropped = true
 	}
 }
 
 func (l *clientLog) warnings() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.dropped {
+		return "…\n" + l.warn.String()
+	}
 	return l.warn.String()
 }
 

@@ -1,13 +1,18 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,7 +56,14 @@ func testContext(t testing.TB, limit time.Duration) context.Context {
 // every client must be installed), naming the Debian package to install.
 func missingClient(t testing.TB, what, pkg string) {
 	t.Helper()
-	msg := fmt.Sprintf("%s is not available: install the Debian package %s (apt-get install %s)", what, pkg, pkg)
+	cannotRun(t, fmt.Sprintf("%s is not available: install the Debian package %s (apt-get install %s)", what, pkg, pkg))
+}
+
+// cannotRun skips a test the machine cannot run (a client or a tool is
+// missing, a fixed port is taken) with msg saying why, or fails it when
+// SAMSA_E2E=1: CI must run everything.
+func cannotRun(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("SAMSA_E2E") == "1" {
 		t.Fatal(msg)
 	}
@@ -128,6 +140,156 @@ func mustRun(t testing.TB, limit time.Duration, stdin string, name string, args 
 	return r
 }
 
+// bgTool is a command running in the background while the test goes on: a
+// consumer process to be killed, say. Its stdout is collected line by line
+// as it comes, and it is killed when the test ends; if the test failed, the
+// end of its stderr is printed.
+//
+// A bgTool belongs to the test goroutine that started it, but Lines and
+// Stderr may be called anywhere.
+type bgTool struct {
+	t     testing.TB
+	name  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser // nil unless started with startInteractiveTool
+	done  chan struct{}  // closed once the process has exited and its stdout is read
+	err   error          // Wait's result; valid once done is closed
+
+	mu     sync.Mutex
+	lines  []string     // stdout, one entry per line; guarded by mu
+	stderr bytes.Buffer // guarded by mu
+}
+
+// startTool starts a command in the background with no stdin.
+func startTool(t testing.TB, name string, args ...string) *bgTool {
+	t.Helper()
+	return launchTool(t, false, name, args...)
+}
+
+// startInteractiveTool starts a command in the background with a pipe to
+// its stdin (see Send).
+func startInteractiveTool(t testing.TB, name string, args ...string) *bgTool {
+	t.Helper()
+	return launchTool(t, true, name, args...)
+}
+
+func launchTool(t testing.TB, withStdin bool, name string, args ...string) *bgTool {
+	t.Helper()
+	p := &bgTool{t: t, name: name + " " + strings.Join(args, " "), done: make(chan struct{})}
+	p.cmd = exec.Command(name, args...)
+	p.cmd.Stderr = lockedWriter{&p.mu, &p.stderr}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withStdin {
+		if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", p.name, err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			p.mu.Unlock()
+		}
+		p.err = p.cmd.Wait() // after the last read, as StdoutPipe requires
+		close(p.done)
+	}()
+	t.Cleanup(p.cleanup)
+	return p
+}
+
+// lockedWriter writes to a buffer under a mutex.
+type lockedWriter struct {
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+}
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(b)
+}
+
+// Lines returns the lines the command has printed so far.
+func (p *bgTool) Lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.lines...)
+}
+
+// Stderr returns what the command has written to stderr so far.
+func (p *bgTool) Stderr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// Send writes a line to the command's stdin.
+func (p *bgTool) Send(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		p.t.Fatalf("%s: write to stdin: %v", p.name, err)
+	}
+}
+
+// Exited reports whether the command has exited (and its output is read).
+func (p *bgTool) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Kill sends SIGKILL and waits until the process is gone and everything it
+// printed is read.
+func (p *bgTool) Kill() {
+	p.t.Helper()
+	p.cmd.Process.Signal(syscall.SIGKILL) // an error means it already exited
+	p.Wait(30 * time.Second)
+}
+
+// Wait waits for the command to exit and returns Wait's result, failing the
+// test if that takes longer than limit.
+func (p *bgTool) Wait(limit time.Duration) error {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(limit):
+		p.t.Fatalf("%s: still running after %v\nstderr:\n%s", p.name, limit, p.Stderr())
+		return nil
+	}
+}
+
+func (p *bgTool) cleanup() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	if p.t.Failed() {
+		stderr := p.Stderr()
+		if len(stderr) > 4<<10 {
+			stderr = "…" + stderr[len(stderr)-4<<10:]
+		}
+		p.t.Logf("%s exited with %v; stderr:\n%s", p.name, p.err, stderr)
+	}
+}
+
+// outputLines splits a command's output into lines; none for no output.
+func outputLines(out string) []string {
+	if out == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+}
+
 // kcat runs kcat against the broker; it must exit 0.
 func (b *Broker) kcat(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
@@ -145,11 +307,18 @@ func python(t testing.TB, script string, args ...string) string {
 // configs (key, value pairs).
 func createTopic(t testing.TB, adm *kadm.Client, topic string, partitions int32, configs ...string) {
 	t.Helper()
+	createReplicatedTopic(t, adm, topic, partitions, 1, configs...)
+}
+
+// createReplicatedTopic creates a topic with rf replicas of each partition
+// and the given topic configs (key, value pairs).
+func createReplicatedTopic(t testing.TB, adm *kadm.Client, topic string, partitions int32, rf int16, configs ...string) {
+	t.Helper()
 	cfg := map[string]*string{}
 	for i := 0; i+1 < len(configs); i += 2 {
 		cfg[configs[i]] = kadm.StringPtr(configs[i+1])
 	}
-	resp, err := adm.CreateTopic(testContext(t, 30*time.Second), partitions, 1, cfg, topic)
+	resp, err := adm.CreateTopic(testContext(t, 30*time.Second), partitions, rf, cfg, topic)
 	if err == nil {
 		err = resp.Err
 	}
@@ -188,7 +357,14 @@ func offsets(t testing.TB, adm *kadm.Client, topic string) (start, end map[int32
 // (no consumer group). The records of each partition come in offset order.
 func readAll(t testing.TB, b *Broker, topic string) map[int32][]*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr))
+	return readTopic(t, topic, kgo.SeedBrokers(b.Addr))
+}
+
+// readTopic is readAll with clients made from opts (seed brokers among
+// them): a cluster's seeds and the address its clients dial from.
+func readTopic(t testing.TB, topic string, opts ...kgo.Opt) map[int32][]*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +383,7 @@ func readAll(t testing.TB, b *Broker, topic string) map[int32][]*kgo.Record {
 	if left == 0 {
 		return out
 	}
-	cl, err = kgo.NewClient(kgo.SeedBrokers(b.Addr), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}))
+	cl, err = kgo.NewClient(append(slices.Clip(opts), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: assign}))...)
 	if err != nil {
 		t.Fatal(err)
 	}

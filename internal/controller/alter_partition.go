@@ -104,7 +104,7 @@ func (c *Controller) AlterPartition(ctx context.Context, req *kmsg.AlterPartitio
 		if errors.Is(err, ErrNotActive) {
 			return nil, err
 		}
-		c.log.Warn("alter partition failed", "node_id", req.BrokerID, "err", err)
+		c.log.Warn("alter partition failed", "broker_id", req.BrokerID, "err", err)
 		for _, a := range done {
 			a.out.ErrorCode = kerr.RequestTimedOut.Code
 		}

@@ -158,7 +158,7 @@ func (c *Controller) BrokerHeartbeat(ctx context.Context, req *kmsg.BrokerHeartb
 	}
 	resp.IsFenced = c.fenced(b.ID)
 	if len(recs) > 0 {
-		c.log.Info("broker fencing changed", "node_id", b.ID, "fenced", resp.IsFenced, "partitions_changed", len(recs)-1)
+		c.log.Info("broker fencing changed", "broker_id", b.ID, "fenced", resp.IsFenced, "partitions_changed", len(recs)-1)
 	}
 	return resp, nil
 }
@@ -191,7 +191,7 @@ func (c *Controller) controlledShutdownLocked(ctx context.Context, b *metadata.B
 		s.shutdownOffset = c.image().Offset()
 	}
 	if !b.InControlledShutdown {
-		c.log.Info("broker in controlled shutdown", "node_id", b.ID, "partitions_changed", len(recs)-1)
+		c.log.Info("broker in controlled shutdown", "broker_id", b.ID, "partitions_changed", len(recs)-1)
 	}
 	img = c.image()
 	if !c.mayStopLocked(img, b.ID, s.shutdownOffset) {
@@ -202,7 +202,7 @@ func (c *Controller) controlledShutdownLocked(ctx context.Context, b *metadata.B
 	if err := c.propose(ctx, recs); err != nil {
 		return err
 	}
-	c.log.Info("broker may shut down; fenced it", "node_id", b.ID, "partitions_changed", len(recs)-1)
+	c.log.Info("broker may shut down; fenced it", "broker_id", b.ID, "partitions_changed", len(recs)-1)
 	resp.IsFenced, resp.ShouldShutdown = true, true
 	return nil
 }

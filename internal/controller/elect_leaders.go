@@ -189,7 +189,7 @@ func (c *Controller) rebalanceLocked(ctx context.Context) error {
 		}
 		if moved > 0 {
 			c.log.Info("leader imbalance: moving leaderships back to the preferred replica",
-				"node_id", b.ID, "preferred", t.preferred, "not_led", len(t.notLed), "moving", moved)
+				"broker_id", b.ID, "preferred", t.preferred, "not_led", len(t.notLed), "moving", moved)
 		}
 	}
 	return c.propose(ctx, recs)

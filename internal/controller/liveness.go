@@ -157,7 +157,7 @@ func (c *Controller) fenceStaleLocked(ctx context.Context, now time.Time) error 
 	if err := c.propose(ctx, recs); err != nil {
 		return err
 	}
-	c.log.Info("fenced broker: its session expired", "node_id", stale.ID, "silent_ms", now.Sub(staleSince).Milliseconds(), "partitions_changed", len(recs)-1)
+	c.log.Info("fenced broker: its session expired", "broker_id", stale.ID, "silent_ms", now.Sub(staleSince).Milliseconds(), "partitions_changed", len(recs)-1)
 	return nil
 }
 

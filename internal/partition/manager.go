@@ -524,7 +524,9 @@ func (m *Manager) sendAlters(ctx context.Context, batch map[*Partition][]int32) 
 				}
 				answered[p] = true
 				if rp.ErrorCode != 0 {
-					p.logger.Info("controller refused ISR change", "isr", batch[p], "err", kerr.ErrorForCode(rp.ErrorCode))
+					// Retried after a pause; a fenced follower is refused
+					// until it is unfenced, which can take a while.
+					p.logger.Debug("controller refused ISR change", "isr", batch[p], "err", kerr.ErrorForCode(rp.ErrorCode))
 					p.alterDone(nil, 0, 0, false)
 					continue
 				}
