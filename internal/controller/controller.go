@@ -140,6 +140,10 @@ func (c *Controller) Deactivate() {
 // request can be sent to the active controller.
 var ErrNotActive = errors.New("controller: not the active controller")
 
+// proposeTimeout bounds how long one operation waits for its records to
+// commit (Kafka's default request.timeout.ms).
+const proposeTimeout = 30 * time.Second
+
 // propose encodes recs and proposes them; called with mu held. It returns
 // ErrNotActive when the records were certainly not committed because this
 // node does not (or no longer) lead the metadata log; other errors leave
@@ -148,6 +152,11 @@ func (c *Controller) propose(ctx context.Context, recs []metadata.Record) error 
 	if len(recs) == 0 {
 		return nil
 	}
+	// The quorum settles a proposal when it commits or when this node stops
+	// leading; the bound is a second line of defence, since every other
+	// operation waits for mu meanwhile.
+	ctx, cancel := context.WithTimeout(ctx, proposeTimeout)
+	defer cancel()
 	if _, err := c.cfg.Log.Propose(ctx, metadata.Encode(recs)); err != nil {
 		if errors.Is(err, quorum.ErrNotLeader) || errors.Is(err, quorum.ErrProposalDropped) {
 			return fmt.Errorf("%w: %v", ErrNotActive, err)

@@ -132,6 +132,10 @@ func TestRunTicksUntilCancelled(t *testing.T) {
 	if got := h.c.TickInterval(); got != 100*time.Millisecond {
 		t.Fatalf("tick interval %v, want a session/8", got)
 	}
+	long := newTestCluster(t, map[string]string{"broker.session.timeout.ms": "9000"}, "")
+	if got := long.c.TickInterval(); got != maxTickInterval {
+		t.Fatalf("tick interval %v with a 9 s session, want %v", got, maxTickInterval)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	done := make(chan struct{})

@@ -52,6 +52,8 @@
 //     once that entry is committed and applied locally. If another entry
 //     commits at its index (after a leader change) it fails with
 //     ErrProposalDropped; when the outcome cannot be known the error says so.
+//     A leader that steps down fails everything it still holds with
+//     ErrOutcomeUnknown at once, so no caller waits on a lost quorum.
 //  3. The state machine sees each committed entry exactly once after its last
 //     Restore, in index order, from one goroutine.
 //  4. Replay starts at the newest full segment, which holds every entry after

@@ -21,9 +21,10 @@ var (
 	// leader change. Retrying is safe.
 	ErrProposalDropped = errors.New("quorum: proposal dropped")
 
-	// ErrOutcomeUnknown means the proposal was appended but this node skipped
-	// past its index by installing a snapshot from the leader, so it cannot
-	// tell whether that entry or another one was committed there.
+	// ErrOutcomeUnknown means the proposal was appended but this node cannot
+	// tell whether that entry or another one was committed at its index: it
+	// stopped leading before the entry committed, or skipped past the index
+	// by installing a snapshot from the leader.
 	ErrOutcomeUnknown = errors.New("quorum: proposal outcome unknown")
 
 	// ErrTooLarge is returned by Propose for data over Config.MaxEntryBytes.

@@ -179,6 +179,7 @@ func (n *Node) handleReady() error {
 		}
 		rd := n.rn.Ready()
 		lead, term := n.lt.leader, n.lt.term
+		wasLeader := n.role == raft.StateLeader
 		if rd.SoftState != nil {
 			n.role, lead = rd.SoftState.RaftState, rd.SoftState.Lead
 		}
@@ -201,12 +202,27 @@ func (n *Node) handleReady() error {
 		if err := n.apply(rd.CommittedEntries); err != nil {
 			return err
 		}
+		if wasLeader && n.role != raft.StateLeader {
+			n.abandonPending()
+		}
 		n.rn.Advance(rd)
 		n.publishLeader(lead, term)
 		n.answerBarriers()
 		if err := n.maybeSnapshot(); err != nil {
 			return err
 		}
+	}
+}
+
+// abandonPending fails every proposal still waiting when this node stops
+// leading: a deposed leader may never learn what was committed at their
+// indexes (check-quorum steps it down when it is cut off, and the entries
+// may or may not survive under the next leader), and its callers must not
+// wait for a quorum that may never come back.
+func (n *Node) abandonPending() {
+	for _, p := range n.pending {
+		n.finishProposal(p, result{err: fmt.Errorf("%w: this node stopped leading before index %d was committed",
+			ErrOutcomeUnknown, p.index)})
 	}
 }
 

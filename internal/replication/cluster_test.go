@@ -89,12 +89,17 @@ func seq(prefix string, from, to int) []string {
 // With acks=all every in-sync replica has every acknowledged record: the
 // records survive the loss of the leader and then of the next leader.
 func TestAcknowledgedRecordsSurviveTheLeaders(t *testing.T) {
-	c := clustertest.StartN(t, 3)
+	// Five voters, so the metadata quorum outlives two of the replicas.
+	c := clustertest.StartN(t, 5)
 	adm := c.Admin(t)
 	c.CreateTopic(t, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("2")})
 	cl := c.Client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	produceSeq(t, cl, "t", 0, "v", 0, 500)
-	waitISR(t, adm, "t", 0, []int32{1, 2, 3})
+	_, replicas, _, err := clustertest.PartitionState(adm, "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitISR(t, adm, "t", 0, slices.Sorted(slices.Values(replicas)))
 
 	stopped := map[int32]bool{}
 	for range 2 {
@@ -118,20 +123,28 @@ func TestAcknowledgedRecordsSurviveTheLeaders(t *testing.T) {
 // ISR; the leader's min.insync.replicas check refuses acks=all writes while
 // the ISR is too small and accepts them again after.
 func TestFollowerRejoinsTheISR(t *testing.T) {
-	c := clustertest.StartN(t, 3, clustertest.WithProps(map[string]string{"replica.lag.time.max.ms": "2000"}))
+	// Five voters for three replicas, so that stopping every replica but
+	// one still leaves the metadata quorum a majority to elect it.
+	c := clustertest.StartN(t, 5, clustertest.WithProps(map[string]string{"replica.lag.time.max.ms": "2000"}))
 	adm := c.Admin(t)
 	c.CreateTopic(t, "t", 1, 3, map[string]*string{"min.insync.replicas": kadm.StringPtr("3")})
 	cl := c.Client(t, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RecordRetries(0), kgo.DisableIdempotentWrite(), kgo.RequestRetries(0))
 	produceSeq(t, cl, "t", 0, "a", 0, 100)
-	leader, _, _, err := clustertest.PartitionState(adm, "t", 0)
+	leader, replicas, _, err := clustertest.PartitionState(adm, "t", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	follower := leader%3 + 1
+	replicas = slices.Sorted(slices.Values(replicas))
+	var follower int32
+	for _, r := range replicas {
+		if r != leader {
+			follower = r
+			break
+		}
+	}
 	c.StopNode(int(follower - 1))
-	want := []int32{1, 2, 3}
-	want = slices.DeleteFunc(want, func(r int32) bool { return r == follower })
+	want := slices.DeleteFunc(slices.Clone(replicas), func(r int32) bool { return r == follower })
 	waitISR(t, adm, "t", 0, want)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -144,14 +157,12 @@ func TestFollowerRejoinsTheISR(t *testing.T) {
 	produceSeq(t, one, "t", 0, "b", 0, 100) // acks=1 still works
 
 	c.StartNode(int(follower - 1))
-	waitISR(t, adm, "t", 0, []int32{1, 2, 3})
+	waitISR(t, adm, "t", 0, replicas)
 	produceSeq(t, cl, "t", 0, "c", 0, 10)
 
 	// The returned follower has everything: make it the only live replica.
-	for _, id := range []int32{1, 2, 3} {
-		if id != follower {
-			c.StopNode(int(id - 1))
-		}
+	for _, id := range want {
+		c.StopNode(int(id - 1))
 	}
 	clustertest.WaitFor(t, "the returned follower leads", 30*time.Second, func() (bool, string) {
 		l, _, isr, err := clustertest.PartitionState(adm, "t", 0)
