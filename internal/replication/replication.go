@@ -360,6 +360,10 @@ func (f *fetcher) handle(items []item, resp *kmsg.FetchResponse) {
 	}
 }
 
+// leaderCatchUpRetry is how soon a fetch refused because the leader has not
+// yet applied the leadership is repeated.
+const leaderCatchUpRetry = 50 * time.Millisecond
+
 type partKey struct {
 	topic metadata.UUID
 	part  int32
@@ -373,13 +377,18 @@ func (f *fetcher) apply(it item, rp *kmsg.FetchResponseTopicPartition) error {
 	case nil:
 	case kerr.OffsetOutOfRange:
 		return f.outOfRange(it, rp)
-	case kerr.FencedLeaderEpoch, kerr.NotLeaderForPartition, kerr.UnknownTopicOrPartition, kerr.UnknownTopicID:
-		// The metadata moved on (or the leader has not caught up with it):
-		// a role change re-registers the partition; until then, wait.
+	case kerr.FencedLeaderEpoch:
+		// The metadata moved on: a role change re-registers the partition;
+		// until then, wait.
 		f.delay(p, it.epoch, backoff)
 		return nil
-	case kerr.UnknownLeaderEpoch:
-		f.delay(p, it.epoch, backoff) // the leader has not applied our epoch yet
+	case kerr.NotLeaderForPartition, kerr.UnknownLeaderEpoch, kerr.UnknownTopicOrPartition, kerr.UnknownTopicID:
+		// Usually the new leader has not applied the metadata this replica
+		// already follows (or this replica is behind, and a role change
+		// will re-register the partition). The leader catches up within
+		// milliseconds, and its ISR, hence every acks=all write, waits for
+		// this fetch: ask again soon rather than after a full backoff.
+		f.delay(p, it.epoch, min(backoff, leaderCatchUpRetry))
 		return nil
 	default:
 		return err
