@@ -19,7 +19,11 @@ import (
 
 func (h *Handler) offsetCommit(_ context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.OffsetCommitRequest)
-	return c.later(func(ctx context.Context) kmsg.Response {
-		return h.cfg.Groups.OffsetCommit(ctx, req)
-	}), nil
+	// Handed to the group now, in request order, so that the commits a
+	// client pipelines on this connection share appends and fsyncs; the
+	// writer waits for each in turn.
+	pc := h.cfg.Groups.StartOffsetCommit(req)
+	r := c.later(func(ctx context.Context) kmsg.Response { return pc.Wait(ctx) })
+	r.Ready = pc.Ready()
+	return r, nil
 }

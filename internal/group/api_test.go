@@ -270,3 +270,40 @@ func TestServeDispatchesEveryGroupRequest(t *testing.T) {
 		}
 	})
 }
+
+// Commits a connection pipelines are handed to the group as they arrive:
+// they settle together, and the last one wins.
+func TestPipelinedCommitsApplyInOrder(t *testing.T) {
+	apiTest(t, func(t *testing.T, c *Coordinator) {
+		var pending []*PendingCommit
+		for o := int64(1); o <= 20; o++ {
+			pending = append(pending, c.StartOffsetCommit(commitReq("pipe", "", -1, "t", o, o*10)))
+		}
+		for i, pc := range pending {
+			if codes := commitCodes(pc.Wait(context.Background())); codes[0] != 0 || codes[1] != 0 {
+				t.Fatalf("commit %d: %v", i, codes)
+			}
+			select {
+			case <-pc.Ready():
+			default:
+				t.Fatalf("commit %d answered but not Ready", i)
+			}
+		}
+		got, code := fetchAll(t, c, "pipe")
+		if code != 0 || got[tp{"t", 0}].Offset != 20 || got[tp{"t", 1}].Offset != 200 {
+			t.Fatalf("committed %v (code %d), want the last commit's offsets 20 and 200", got, code)
+		}
+		// A commit refused before it reaches a group is Ready at once.
+		bad := c.StartOffsetCommit(commitReq("pipe", "", -1, "no-such-topic", 1))
+		select {
+		case <-bad.Ready():
+		default:
+			t.Fatal("a commit with nothing to write is not Ready")
+		}
+		if codes := commitCodes(bad.Wait(context.Background())); codes[0] != kerr.UnknownTopicOrPartition.Code {
+			t.Fatalf("unknown topic: %v", codes)
+		}
+	}, func(cfg *Config) {
+		cfg.PartitionExists = func(topic string, _ int32) bool { return topic != "no-such-topic" }
+	})
+}

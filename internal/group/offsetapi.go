@@ -2,6 +2,7 @@ package group
 
 import (
 	"context"
+	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -13,13 +14,32 @@ import (
 // Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION (v10:
 // UNKNOWN_TOPIC_ID for unknown ids), metadata longer than
 // offset.metadata.max.bytes OFFSET_METADATA_TOO_LARGE; the rest share the
-// group's verdict.
+// group's verdict. It is StartOffsetCommit followed by Wait.
 func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse {
+	return c.StartOffsetCommit(req).Wait(ctx)
+}
+
+// PendingCommit is an OffsetCommit handed to its group, on its way to
+// durability.
+type PendingCommit struct {
+	resp    *kmsg.OffsetCommitResponse
+	slots   []*int16 // the response codes the group's verdict fills in
+	early   *kerr.Error
+	done    chan struct{} // closed once verdict is set
+	once    sync.Once
+	verdict *kerr.Error
+}
+
+// StartOffsetCommit validates req and hands its offsets to the group without
+// waiting, so that the commits a connection pipelines are written together
+// and in the order they arrived; Wait returns the response once they are
+// durable.
+func (c *Coordinator) StartOffsetCommit(req *kmsg.OffsetCommitRequest) *PendingCommit {
 	resp := kmsg.NewPtrOffsetCommitResponse()
 	resp.Version = req.Version
+	pc := &PendingCommit{resp: resp, done: make(chan struct{})}
 	_, routeErr := c.route(req.Group)
 	var entries []commitEntry
-	var slots []*int16 // the response code of each entry
 	resp.Topics = make([]kmsg.OffsetCommitResponseTopic, len(req.Topics))
 	for i := range req.Topics {
 		t := &req.Topics[i]
@@ -57,12 +77,13 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 					o.metadata = *pt.Metadata
 				}
 				entries = append(entries, commitEntry{tp: tp{name, pt.Partition}, o: o})
-				slots = append(slots, &rp.ErrorCode)
+				pc.slots = append(pc.slots, &rp.ErrorCode)
 			}
 		}
 	}
 	if len(entries) == 0 {
-		return resp
+		pc.settle(nil)
+		return pc
 	}
 	r := &commitRequest{memberID: req.MemberID, generation: req.Generation, entries: entries, retentionMs: -1}
 	if req.Version >= 7 {
@@ -71,21 +92,48 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 	if req.Version >= 2 && req.Version <= 4 && req.RetentionTimeMillis >= 0 {
 		r.retentionMs = req.RetentionTimeMillis
 	}
-	ch := make(chan *kerr.Error, 1)
-	found, e := c.do(req.Group, req.Generation < 0, func(g *group, now int64) { g.commit(now, r, replyTo(ch)) })
+	found, e := c.do(req.Group, req.Generation < 0, func(g *group, now int64) { g.commit(now, r, pc.settle) })
 	switch {
 	case e != nil:
+		pc.settle(e)
 	case !found && req.Version >= 9:
-		e = kerr.GroupIDNotFound
+		pc.settle(kerr.GroupIDNotFound)
 	case !found:
-		e = kerr.IllegalGeneration // a member of a group this coordinator does not know
-	default:
-		e = wait(ctx, ch, kerr.RequestTimedOut)
+		pc.settle(kerr.IllegalGeneration) // a member of a group this coordinator does not know
 	}
-	for _, s := range slots {
+	return pc
+}
+
+// settle records the group's verdict; later calls are ignored, so the
+// group never blocks on it.
+func (pc *PendingCommit) settle(e *kerr.Error) {
+	pc.once.Do(func() {
+		pc.verdict = e
+		close(pc.done)
+	})
+}
+
+// Ready is closed once Wait returns without blocking.
+func (pc *PendingCommit) Ready() <-chan struct{} { return pc.done }
+
+// Wait returns the response once the commit is settled, or with
+// REQUEST_TIMED_OUT for the offsets still pending when ctx is done.
+func (pc *PendingCommit) Wait(ctx context.Context) *kmsg.OffsetCommitResponse {
+	e := kerr.RequestTimedOut
+	select {
+	case <-pc.done:
+		e = pc.verdict
+	case <-ctx.Done():
+		select {
+		case <-pc.done:
+			e = pc.verdict
+		default:
+		}
+	}
+	for _, s := range pc.slots {
 		*s = code(e)
 	}
-	return resp
+	return pc.resp
 }
 
 // utf16Len is the length Java's String.length() gives: Kafka compares

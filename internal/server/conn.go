@@ -161,7 +161,7 @@ func (c *conn) writeLoop() {
 	for reply := range c.replies {
 		// Responses already written must not wait in the buffer while this
 		// one waits for acks or data.
-		if reply.Wait != nil && c.bw.Buffered() > 0 && !broken {
+		if reply.Wait != nil && c.bw.Buffered() > 0 && !broken && !isReady(reply) {
 			if err := c.bw.Flush(); err != nil {
 				broken = true
 				c.cancel()
@@ -192,6 +192,19 @@ func (c *conn) writeLoop() {
 	}
 	if !broken {
 		c.bw.Flush()
+	}
+}
+
+// isReady reports whether reply's Wait is known not to block.
+func isReady(reply wire.Reply) bool {
+	if reply.Ready == nil {
+		return false
+	}
+	select {
+	case <-reply.Ready:
+		return true
+	default:
+		return false
 	}
 }
 

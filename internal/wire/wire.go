@@ -87,7 +87,11 @@ type Reply struct {
 	// returns the response. It must return promptly once ctx is done (the
 	// connection closes or the broker stops), answering with what it has.
 	Wait func(ctx context.Context) *Response
-	None bool
+	// Ready, when set, is closed once Wait would return without blocking,
+	// so the writer can keep coalescing responses into one write instead
+	// of flushing what it has before waiting.
+	Ready <-chan struct{}
+	None  bool
 }
 
 // Handler serves requests. Its methods are called concurrently from many
