@@ -30,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/broker"
 	"github.com/samsa-io/samsa/internal/config"
@@ -305,6 +306,53 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, partitions int32, rf i
 	if err != nil {
 		t.Fatalf("create topic %s: %v", topic, err)
 	}
+	// CreateTopics answers once the controller committed the topic; each
+	// broker applies it at its own pace, as in Kafka. Tests start using the
+	// topic once every running node gives every partition a leader.
+	WaitFor(t, "topic "+topic+" has a leader for each partition on every node", 30*time.Second, func() (bool, string) {
+		for i, n := range c.brokers {
+			if !c.Running(i) {
+				continue
+			}
+			if missing := c.leaderless(n.addr, topic, partitions); missing != "" {
+				return false, fmt.Sprintf("node %d: %s", n.ID, missing)
+			}
+		}
+		return true, ""
+	})
+}
+
+// leaderless asks the broker at addr alone for topic's metadata and
+// describes what it lacks ("" when each of the partitions has a leader).
+func (c *Cluster) leaderless(addr, topic string, partitions int32) string {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0))
+	if err != nil {
+		return err.Error()
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := cl.SeedBrokers()[0].Request(ctx, req)
+	if err != nil {
+		return err.Error()
+	}
+	md := resp.(*kmsg.MetadataResponse)
+	if len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 {
+		return "topic not known yet"
+	}
+	if got := int32(len(md.Topics[0].Partitions)); got != partitions {
+		return fmt.Sprintf("%d of %d partitions", got, partitions)
+	}
+	for _, p := range md.Topics[0].Partitions {
+		if p.ErrorCode != 0 || p.Leader < 0 {
+			return fmt.Sprintf("partition %d has no leader", p.Partition)
+		}
+	}
+	return ""
 }
 
 // PartitionState returns a partition's leader (-1 when it has none),
