@@ -23,8 +23,7 @@ func (c *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRe
 // durability.
 type PendingCommit struct {
 	resp    *kmsg.OffsetCommitResponse
-	slots   []*int16 // the response codes the group's verdict fills in
-	early   *kerr.Error
+	slots   []*int16      // the response codes the group's verdict fills in
 	done    chan struct{} // closed once verdict is set
 	once    sync.Once
 	verdict *kerr.Error
