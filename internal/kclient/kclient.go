@@ -71,7 +71,7 @@ func (p *Pool) Request(ctx context.Context, addr string, req kmsg.Request) (kmsg
 	if err != nil {
 		return nil, err
 	}
-	data, err := p.roundTrip(ctx, c, req, corr)
+	data, err := p.roundTrip(ctx, c, req, corr, nil)
 	if err != nil {
 		c.c.Close()
 		return nil, err
@@ -80,7 +80,38 @@ func (p *Pool) Request(ctx context.Context, addr string, req kmsg.Request) (kmsg
 	return DecodeResponse(req, data)
 }
 
-func (p *Pool) roundTrip(ctx context.Context, c *conn, req kmsg.Request, corr int32) ([]byte, error) {
+// maxKeptBuffer bounds the buffer RequestInto keeps between calls; a rare
+// larger response gets a buffer of its own.
+const maxKeptBuffer = 16 << 20
+
+// RequestInto is Request with the response read into *buf, which it grows
+// as needed and keeps for the next call, so that a caller repeating a
+// request (a replication fetcher) does not allocate and zero a fresh
+// response buffer each time. Byte fields of the returned response (a
+// Fetch's record batches) alias *buf: they are valid until buf is used
+// again.
+func (p *Pool) RequestInto(ctx context.Context, addr string, req kmsg.Request, buf *[]byte) (kmsg.Response, error) {
+	p.mu.Lock()
+	p.corr++
+	corr := p.corr
+	p.mu.Unlock()
+
+	c, err := p.get(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	data, err := p.roundTrip(ctx, c, req, corr, buf)
+	if err != nil {
+		c.c.Close()
+		return nil, err
+	}
+	p.put(addr, c)
+	return DecodeResponse(req, data)
+}
+
+// roundTrip sends req and reads its response, into *buf when buf is not
+// nil.
+func (p *Pool) roundTrip(ctx context.Context, c *conn, req kmsg.Request, corr int32, buf *[]byte) ([]byte, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(30 * time.Second)
@@ -102,7 +133,16 @@ func (p *Pool) roundTrip(ctx context.Context, c *conn, req kmsg.Request, corr in
 	if n < 4 || n > maxResponseBytes {
 		return nil, fmt.Errorf("kclient: response of %d bytes", n)
 	}
-	resp := make([]byte, n)
+	var resp []byte
+	switch {
+	case buf != nil && int(n) <= cap(*buf):
+		resp = (*buf)[:n]
+	case buf != nil && n <= maxKeptBuffer:
+		resp = make([]byte, n)
+		*buf = resp
+	default:
+		resp = make([]byte, n)
+	}
 	if _, err := io.ReadFull(c.r, resp); err != nil {
 		return nil, err
 	}

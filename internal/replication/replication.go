@@ -147,6 +147,10 @@ type fetcher struct {
 	mu    sync.Mutex // guards parts
 	parts map[*partition.Partition]*followState
 	wake  chan struct{} // signalled when parts changes
+
+	// respBuf holds the last fetch response; the run loop owns it, and
+	// handle has appended every batch before the next fetch reuses it.
+	respBuf []byte
 }
 
 // followState is one followed partition.
@@ -257,7 +261,7 @@ func (f *fetcher) run() {
 		}
 		req := f.request(items)
 		ctx, cancel := context.WithTimeout(f.ctx, time.Duration(cfg.FetchWaitMaxMs+cfg.SocketTimeoutMs)*time.Millisecond)
-		resp, err := f.m.pool.Request(ctx, addr, req)
+		resp, err := f.m.pool.RequestInto(ctx, addr, req, &f.respBuf)
 		cancel()
 		if err != nil {
 			if f.ctx.Err() == nil {
