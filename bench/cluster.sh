@@ -5,10 +5,12 @@
 #   - produce throughput, 1 KiB records, acks=all: a topic with three
 #     replicas on a three-node cluster against a topic with one replica on a
 #     one-node cluster, alternating in each round; the ratio is the figure.
-#     It runs twice: with Kafka's producer defaults (batch.size=16384, where
-#     five requests in flight per broker make it a latency measurement: each
-#     acks=all round trip adds two network hops and a follower fsync), and
-#     with batch.size=1048576 (franz-go's default), a throughput setting;
+#     It runs twice: with Kafka's producer defaults (batch.size=16384; the
+#     idempotent franz-go producer keeps one request in flight per broker,
+#     so a request carries one 16 KiB batch per partition and this is a
+#     latency measurement: each acks=all round trip adds two network hops
+#     and a follower fsync), and with batch.size=1048576 (franz-go's
+#     default), a throughput setting;
 #   - end-to-end latency at 20,000 records/s on the three-replica topic
 #     (produce with acks=all, consume back; the record is visible once every
 #     in-sync replica has it durably);

@@ -122,14 +122,18 @@ for round in $(seq 1 "$ROUNDS"); do
 		done
 	fi
 	if want e2e; then
-		start samsa-fsync
-		r=$("$BIN" perf e2e --bootstrap-server "$ADDR" --topic perf --num-records "$E2E_RECORDS" \
-			--throughput "$E2E_RATE" --record-size 1024 --producer-props acks=all linger.ms=5 --json 2>/dev/null)
-		record "e2e.samsa-fsync.p50_us" "$(json p50_us <<<"$r")"
-		record "e2e.samsa-fsync.p99_us" "$(json p99_us <<<"$r")"
-		record "e2e.samsa-fsync.p999_us" "$(json p999_us <<<"$r")"
-		record "e2e.samsa-fsync.records_per_sec" "$(json records_per_sec <<<"$r")"
-		stop_server
+		# kfake too: an in-memory broker under the same load shows what the
+		# client and the shared cores alone add to the tail.
+		for target in samsa-fsync kfake; do
+			start "$target"
+			r=$("$BIN" perf e2e --bootstrap-server "$ADDR" --topic perf --num-records "$E2E_RECORDS" \
+				--throughput "$E2E_RATE" --record-size 1024 --producer-props acks=all linger.ms=5 --json 2>/dev/null)
+			record "e2e.$target.p50_us" "$(json p50_us <<<"$r")"
+			record "e2e.$target.p99_us" "$(json p99_us <<<"$r")"
+			record "e2e.$target.p999_us" "$(json p999_us <<<"$r")"
+			record "e2e.$target.records_per_sec" "$(json records_per_sec <<<"$r")"
+			stop_server
+		done
 	fi
 done
 
@@ -167,6 +171,9 @@ if "e2e.samsa-fsync.p99_us" in med:
     print(f"  e2e at {med['e2e.samsa-fsync.records_per_sec']:,.0f} records/s: p50 {med['e2e.samsa-fsync.p50_us']/1000:.2f} ms")
     show("end-to-end p99, acks=all, fsync mode", f"{p99:.2f} ms", "< 5 ms", p99 < 5)
     show("end-to-end p99.9, acks=all, fsync mode", f"{p999:.2f} ms", "< 20 ms", p999 < 20)
+    if "e2e.kfake.p99_us" in med:
+        print(f"  kfake (in memory), same load: p50 {med['e2e.kfake.p50_us']/1000:.2f} ms, "
+              f"p99 {med['e2e.kfake.p99_us']/1000:.2f} ms, p99.9 {med['e2e.kfake.p999_us']/1000:.2f} ms")
 if "rss.samsa-fsync.after_5gib_mb" in med:
     r = med["rss.samsa-fsync.after_5gib_mb"]
     show("broker RSS after producing 5 GiB", f"{r:.0f} MB", "< 200 MB", r < 200)

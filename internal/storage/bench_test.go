@@ -5,7 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const benchBatchValue = 16<<10 - 200 // records of a ~16 KiB batch
@@ -137,4 +139,52 @@ func BenchmarkOffsetForTimestamp(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkFsyncRound is what one produce request of `samsa perf produce`
+// costs the broker's storage in fsync mode: an idempotent franz-go producer
+// keeps one request in flight, carrying one ~16 KiB batch for each of 8
+// partitions, and its response waits until all 8 are durable. One op
+// appends to 8 logs and waits for all of them; cpu-us/op is the process's
+// user+system CPU per op (mostly the kernel's fdatasync work), which bounds
+// the single-producer fsync figure on a machine whose cores the client
+// shares.
+func BenchmarkFsyncRound(b *testing.B) {
+	cfg := benchConfig()
+	cfg.FlushMessages = 1
+	d := openDir(b, b.TempDir())
+	logs := make([]*Log, 8)
+	for i := range logs {
+		l, err := d.OpenLog(TopicPartition{"fsync-round", int32(i)}, testTopicID, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		logs[i] = l
+	}
+	batch := makeBatch(spec{n: 16, value: 1000})
+	b.SetBytes(int64(len(batch) * len(logs)))
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		for _, l := range logs {
+			if _, err := l.AppendAsLeader(batch, 0, 0); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, l := range logs {
+			if err := l.WaitDurable(context.Background(), l.LogEndOffset()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+}
+
+// processCPU is the user and system CPU time the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
