@@ -130,7 +130,8 @@ for round in $(seq 1 "$ROUNDS"); do
 	if want e2e; then
 		start_cluster
 		r=$("$BIN" perf e2e --bootstrap-server "$CLUSTER" --topic perf --num-records "$E2E_RECORDS" \
-			--throughput "$E2E_RATE" --record-size 1024 --producer-props acks=all --json 2>/dev/null)
+			--throughput "$E2E_RATE" --warmup-records "$E2E_RATE" --record-size 1024 \
+			--producer-props acks=all --json 2>/dev/null)
 		record "e2e.rf3.p50_us" "$(json p50_us <<<"$r")"
 		record "e2e.rf3.p99_us" "$(json p99_us <<<"$r")"
 		record "e2e.rf3.p999_us" "$(json p999_us <<<"$r")"

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 PRODUCE_RECORDS=${PRODUCE_RECORDS:-1000000}     # 1 GiB
 CONSUME_RECORDS=${CONSUME_RECORDS:-1048576}     # a 1 GiB topic
-E2E_RECORDS=${E2E_RECORDS:-500000}              # 10 s at 50,000/s
+E2E_RECORDS=${E2E_RECORDS:-500000}              # 10 s at 50,000/s, after 1 s of warm-up
 E2E_RATE=${E2E_RATE:-50000}
 RSS_RECORDS=${RSS_RECORDS:-5242880}             # 5 GiB
 ONLY=${ONLY:-}
@@ -127,7 +127,8 @@ for round in $(seq 1 "$ROUNDS"); do
 		for target in samsa-fsync kfake; do
 			start "$target"
 			r=$("$BIN" perf e2e --bootstrap-server "$ADDR" --topic perf --num-records "$E2E_RECORDS" \
-				--throughput "$E2E_RATE" --record-size 1024 --producer-props acks=all linger.ms=5 --json 2>/dev/null)
+				--throughput "$E2E_RATE" --warmup-records "$E2E_RATE" --record-size 1024 \
+				--producer-props acks=all linger.ms=5 --json 2>/dev/null)
 			record "e2e.$target.p50_us" "$(json p50_us <<<"$r")"
 			record "e2e.$target.p99_us" "$(json p99_us <<<"$r")"
 			record "e2e.$target.p999_us" "$(json p999_us <<<"$r")"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -33,7 +34,9 @@ bytes (at least 8) at --throughput records/sec and consume them back from the
 same partitions. Every 1000th received record prints "N<TAB>latency ms", as
 Kafka's EndToEndLatency does; the end prints the average, percentiles, the
 maximum and the achieved rate. A missing topic is created with 1 partition.
-acks must be 1 or all (the default).`
+acks must be 1 or all (the default). --warmup-records records are sent first,
+at the same rate, and left out of the figures: they measure the clients
+connecting and the consumer's first fetch, not the steady state.`
 
 type e2eSummary struct {
 	Records       int64   `json:"records"`
@@ -60,6 +63,7 @@ func perfE2E(ctx context.Context, e *env, args []string) int {
 	f.Alias("producer-props", "command-property")
 	config := f.String("producer.config", "", "FILE", "client properties file")
 	f.Alias("producer.config", "command-config")
+	warmup := f.Int64("warmup-records", 0, "N", "records sent first and left out of the figures")
 	wait := f.Duration("timeout", time.Minute, "DURATION", "how long to wait for the last records after sending")
 	partitioner := f.String("partitioner", "uniform", "NAME", "uniform (Kafka's KIP-794 default), sticky or round-robin")
 	asJSON := f.Bool("json", "print the result as JSON instead of Kafka's lines")
@@ -75,6 +79,8 @@ func perfE2E(ctx context.Context, e *env, args []string) int {
 		return e.usageFail(f, usagef("--record-size must be at least 8: the send time takes 8 bytes"))
 	case *rate <= 0:
 		return e.usageFail(f, usagef("--throughput must be greater than zero"))
+	case *warmup < 0:
+		return e.usageFail(f, usagef("--warmup-records must not be negative"))
 	}
 	p := &props{}
 	if *config != "" {
@@ -122,7 +128,7 @@ func perfE2E(ctx context.Context, e *env, args []string) int {
 	}
 	defer producer.Close()
 
-	run := &e2eRun{e: e, want: *num, progress: e.stdout}
+	run := &e2eRun{e: e, want: *num + *warmup, warmup: *warmup, progress: e.stdout}
 	if *asJSON {
 		run.progress = e.stderr
 	}
@@ -173,15 +179,21 @@ func e2eSetup(ctx context.Context, e *env, cl *kgo.Client, topic string) (map[st
 	return starts, nil
 }
 
-// e2eRun is one measurement. The consumer goroutine owns hist and got
-// until done is closed; mu guards the producer-side error.
+// e2eRun is one measurement. The consumer goroutine owns hist, got and
+// measured until done is closed; mu guards the producer-side error.
 type e2eRun struct {
 	e        *env
-	want     int64
+	want     int64 // records to send and receive, warm-up included
+	warmup   int64
 	progress io.Writer
 
-	hist histogram // microseconds
-	got  int64
+	// measureFrom is the send time of the first measured record (0 until
+	// it is sent): records sent earlier are the warm-up.
+	measureFrom atomic.Int64
+
+	hist     histogram // microseconds
+	got      int64
+	measured int64
 
 	mu       sync.Mutex
 	sendErrs int64
@@ -206,6 +218,9 @@ func (r *e2eRun) run(ctx context.Context, producer, consumer *kgo.Client, topic 
 	for i := int64(0); i < r.want; i++ {
 		if err := pace.wait(ctx, i); err != nil {
 			break
+		}
+		if i == r.warmup {
+			r.measureFrom.Store(time.Now().UnixNano())
 		}
 		v := make([]byte, size)
 		fill := byte('A' + rng.IntN(26))
@@ -239,7 +254,7 @@ func (r *e2eRun) run(ctx context.Context, producer, consumer *kgo.Client, topic 
 		return e2eSummary{}, fmt.Errorf("received %d of %d records before the timeout (%v)", r.got, r.want, wait)
 	}
 	return e2eSummary{
-		Records:       r.got,
+		Records:       r.measured,
 		AvgLatencyMs:  r.hist.mean() / 1000,
 		P50Ms:         r.hist.quantile(0.5) / 1000,
 		P99Ms:         r.hist.quantile(0.99) / 1000,
@@ -272,13 +287,17 @@ func (r *e2eRun) consume(ctx context.Context, cl *kgo.Client) {
 			return
 		}
 		now := time.Now().UnixNano()
+		from := r.measureFrom.Load()
 		fs.EachRecord(func(rec *kgo.Record) {
 			if len(rec.Value) < 8 {
 				return // not ours
 			}
 			sent := int64(binary.BigEndian.Uint64(rec.Value))
 			lat := now - sent
-			r.hist.record(lat / 1000)
+			if from != 0 && sent >= from {
+				r.hist.record(lat / 1000)
+				r.measured++
+			}
 			if r.got%1000 == 0 {
 				fmt.Fprintf(r.progress, "%d\t%s\n", r.got, trimFloat(float64(lat)/1e6))
 			}

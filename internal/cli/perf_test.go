@@ -142,6 +142,16 @@ func TestPerfE2E(t *testing.T) {
 	if s.Records != 20 || s.P999Ms < s.P50Ms || s.MaxLatencyMs < s.P999Ms {
 		t.Fatalf("got %+v", s)
 	}
+	// The warm-up is sent and received but left out of the figures.
+	r = c.run("", "samsa", "perf", "e2e", "--topic", "latency", "--num-records", "15", "--warmup-records", "25", "--throughput", "2000", "--json")
+	s = e2eSummary{}
+	if err := json.Unmarshal([]byte(r.ok(t)), &s); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	if s.Records != 15 {
+		t.Fatalf("with a warm-up of 25, measured %d records, want 15", s.Records)
+	}
+	c.run("", "samsa", "perf", "e2e", "--topic", "latency", "--num-records", "5", "--warmup-records", "-1").wantCode(t, 2)
 	c.run("", "samsa", "perf", "e2e", "--topic", "latency", "--num-records", "5", "--record-size", "4").wantCode(t, 2)
 	c.run("", "samsa", "perf", "e2e", "--topic", "latency", "--num-records", "5", "--producer-props", "acks=0").wantCode(t, 1)
 }
