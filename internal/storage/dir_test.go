@@ -232,3 +232,24 @@ func TestCheckpointFiles(t *testing.T) {
 		t.Fatalf("recovery points %v (log's %d..%d), log starts %v", rp, before, after, ls)
 	}
 }
+
+func TestHighWatermarkSurvivesAReopen(t *testing.T) {
+	path := t.TempDir()
+	d, err := OpenDir(path, DirOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := openTestLog(t, d, testConfig())
+	for i := 0; i < 5; i++ {
+		appendOK(t, l, spec{n: 2, value: 10})
+	}
+	l.SetHighWatermark(6)
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	l = openTestLog(t, openDir(t, path), testConfig())
+	if hw := l.CheckpointedHighWatermark(); hw != 6 {
+		t.Fatalf("checkpointed high watermark after a reopen = %d, want 6", hw)
+	}
+}

@@ -38,6 +38,7 @@ func openLog(parent *Dir, dir string, tp TopicPartition, topicID [16]byte, cfg L
 	}
 	l.cfg.Store(&cfg)
 	l.clean.init(st.cleanPoint)
+	l.hwCheckpoint.Store(st.highWatermark)
 	if err := l.load(st); err != nil {
 		for _, s := range l.segs {
 			s.release()
