@@ -38,9 +38,10 @@ var errAcksZeroFailed = errors.New("produce with acks=0 failed; closing the conn
 
 // produced is one partition's outcome, pending its acknowledgement.
 type produced struct {
-	p    *partition.Partition
-	out  *kmsg.ProduceResponseTopicPartition
-	next int64 // offset after the batch; acked when the partition covers it
+	p     *partition.Partition
+	out   *kmsg.ProduceResponseTopicPartition
+	next  int64 // offset after the batch; acked when the partition covers it
+	epoch int32 // the leadership it was appended under
 }
 
 func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
@@ -86,7 +87,7 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 				continue
 			}
 			out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
-			pending = append(pending, produced{p: p, out: out, next: res.LastOffset + 1})
+			pending = append(pending, produced{p: p, out: out, next: res.LastOffset + 1, epoch: res.LeaderEpoch})
 		}
 		resp.Topics = append(resp.Topics, ot)
 	}
@@ -99,7 +100,7 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 	}
 	allAcked := true
 	for _, pr := range pending {
-		done, err := pr.p.Acked(pr.next, req.Acks)
+		done, err := pr.p.Acked(pr.next, pr.epoch, req.Acks)
 		if !done {
 			allAcked = false
 			break
@@ -116,7 +117,7 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		ctx, cancel := context.WithDeadline(ctx, deadline)
 		defer cancel()
 		for _, pr := range pending {
-			if err := pr.p.WaitAcked(ctx, pr.next, req.Acks); err != nil {
+			if err := pr.p.WaitAcked(ctx, pr.next, pr.epoch, req.Acks); err != nil {
 				pr.out.ErrorCode = err.Code
 				pr.out.BaseOffset = -1
 			}

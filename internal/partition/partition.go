@@ -177,6 +177,7 @@ type AppendResult struct {
 	LastOffset     int64
 	LogAppendTime  int64 // -1 unless the topic uses LogAppendTime
 	LogStartOffset int64
+	LeaderEpoch    int32 // the leadership the batch was appended under, for Acked
 }
 
 // AppendError is a produce failure: a Kafka error code, its message, and the
@@ -234,6 +235,7 @@ func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
 	return AppendResult{
 		BaseOffset: res.BaseOffset, LastOffset: res.LastOffset,
 		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset,
+		LeaderEpoch: epoch,
 	}, nil
 }
 
@@ -267,34 +269,47 @@ func (p *Partition) prepare(ap AppendParams, st *settings) ([]byte, record.Info,
 	return batch, info, nil
 }
 
-// Acked reports whether a produce whose batch ends before next is
-// answered under acks: acks=-1 needs the high watermark, acks=1 this
-// replica's durable offset. An acks=-1 produce covered by the high
-// watermark while the ISR has shrunk below min.insync.replicas fails with
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in Kafka: fewer replicas than the
-// topic demands have it.
-func (p *Partition) Acked(next int64, acks int16) (bool, *kerr.Error) {
-	if acks != -1 {
-		return p.log.DurableOffset() >= next, nil
-	}
-	if p.hw.Load() < next {
-		return false, nil
+// Acked reports whether a produce whose batch was appended under leader
+// epoch epoch and ends before next is answered under acks: acks=-1 needs
+// the high watermark, acks=1 this replica's durable offset. An acks=-1
+// produce covered by the high watermark while the ISR has shrunk below
+// min.insync.replicas fails with NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in
+// Kafka: fewer replicas than the topic demands have it.
+//
+// Once this replica no longer leads under epoch the answer is
+// NOT_LEADER_FOR_PARTITION, whatever the offsets say: as a follower it may
+// have truncated the batch away and copied the new leader's records past
+// next. The offsets are read before the role: a leader never truncates its
+// own log, and a leadership never comes back under the same epoch, so a
+// role still unchanged afterwards was unchanged when they were read.
+func (p *Partition) Acked(next int64, epoch int32, acks int16) (bool, *kerr.Error) {
+	var covered bool
+	if acks == -1 {
+		covered = p.hw.Load() >= next
+	} else {
+		covered = p.log.DurableOffset() >= next
 	}
 	p.mu.Lock()
+	sameTerm := p.leader && p.leaderEpoch == epoch
 	isr := len(p.isr)
 	p.mu.Unlock()
-	if int32(isr) < p.cfg.Load().minInsyncReplicas {
+	switch {
+	case !sameTerm:
+		return true, kerr.NotLeaderForPartition
+	case !covered:
+		return false, nil
+	case acks == -1 && int32(isr) < p.cfg.Load().minInsyncReplicas:
 		return true, kerr.NotEnoughReplicasAfterAppend
 	}
 	return true, nil
 }
 
-// WaitAcked waits until Acked(next, acks), the leadership is lost, or ctx
-// ends (REQUEST_TIMED_OUT).
-func (p *Partition) WaitAcked(ctx context.Context, next int64, acks int16) *kerr.Error {
+// WaitAcked waits until Acked(next, epoch, acks), the leadership is lost,
+// or ctx ends (REQUEST_TIMED_OUT).
+func (p *Partition) WaitAcked(ctx context.Context, next int64, epoch int32, acks int16) *kerr.Error {
 	for {
 		ch := p.advancedChan()
-		if done, err := p.Acked(next, acks); done {
+		if done, err := p.Acked(next, epoch, acks); done {
 			return err
 		}
 		if !p.IsLeader() {
@@ -338,7 +353,7 @@ func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
 	}
 	p.maybeAdvanceHW()
 	p.wake() // followers long-polling for new data
-	if kerrCode := p.WaitAcked(ctx, res.LastOffset+1, -1); kerrCode != nil {
+	if kerrCode := p.WaitAcked(ctx, res.LastOffset+1, epoch, -1); kerrCode != nil {
 		return kerrCode
 	}
 	return nil

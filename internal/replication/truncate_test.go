@@ -95,7 +95,7 @@ func (rp *replicaPair) produce(id int32, prefix string, n int) {
 		}
 	}
 	// Committed (the ISR is the leader alone): the high watermark covers it.
-	if err := p.WaitAcked(context.Background(), p.Log().LogEndOffset(), -1); err != nil {
+	if err := p.WaitAcked(context.Background(), p.Log().LogEndOffset(), p.LeaderEpoch(), -1); err != nil {
 		rp.t.Fatal(err)
 	}
 }
