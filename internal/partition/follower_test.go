@@ -182,6 +182,10 @@ func TestFollowerThatBecomesLeaderKeepsItsHighWatermark(t *testing.T) {
 	if _, err := r.ListOffset(LatestTimestamp, 0, -1); err != kerr.OffsetNotAvailable {
 		t.Errorf("ListOffset(latest) = %v, want OFFSET_NOT_AVAILABLE", err)
 	}
+	// The earliest offset is never in doubt (Kafka answers it too).
+	if got, err := r.ListOffset(EarliestTimestamp, 0, -1); err != nil || got.Offset != 0 {
+		t.Errorf("ListOffset(earliest) = %+v, %v; want offset 0", got, err)
+	}
 	r.fetchAs(2, 6)
 	got, err := r.ListOffset(LatestTimestamp, 0, -1)
 	if err != nil || got.Offset != 6 || got.LeaderEpoch != 5 {

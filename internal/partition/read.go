@@ -132,19 +132,22 @@ func (p *Partition) ListOffset(timestamp int64, isolation int8, currentEpoch int
 	p.mu.Lock()
 	epochStart := p.epochStart
 	p.mu.Unlock()
-	if p.hw.Load() < epochStart {
-		// A new leader whose high watermark has not caught up with its own
-		// log yet would answer with an offset older than what it already
-		// gave out (KIP-207): the client retries.
-		return OffsetResult{}, kerr.OffsetNotAvailable
-	}
+	// A new leader whose high watermark has not caught up with its own log
+	// yet could answer with an offset older than one it already gave out
+	// (KIP-207): for the latest offset, and for a timestamp found at or
+	// past the high watermark, the client is told to retry. The earliest
+	// offset is never in doubt.
 	bound := p.hw.Load()
+	notYet := bound < epochStart
 	if isolation == 1 {
 		bound = p.lastStableOffset()
 	}
 	none := OffsetResult{Timestamp: -1, Offset: -1, LeaderEpoch: -1}
 	switch timestamp {
 	case LatestTimestamp:
+		if notYet {
+			return OffsetResult{}, kerr.OffsetNotAvailable
+		}
 		return OffsetResult{Timestamp: -1, Offset: bound, LeaderEpoch: epoch}, nil
 	case EarliestTimestamp, EarliestLocalTimestamp:
 		return OffsetResult{Timestamp: -1, Offset: p.log.LogStartOffset(), LeaderEpoch: epoch}, nil
@@ -166,6 +169,9 @@ func (p *Partition) ListOffset(timestamp int64, isolation int8, currentEpoch int
 		return none, p.readError(err)
 	}
 	if !ok || to.Offset >= bound {
+		if notYet {
+			return OffsetResult{}, kerr.OffsetNotAvailable
+		}
 		return none, nil
 	}
 	return OffsetResult{Timestamp: to.Timestamp, Offset: to.Offset, LeaderEpoch: to.LeaderEpoch}, nil
