@@ -62,22 +62,7 @@ func NewPool(clientID string, local net.IP) *Pool {
 // must be set (GetVersion), and ctx's deadline bounds the round trip (30 s
 // without one).
 func (p *Pool) Request(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, error) {
-	p.mu.Lock()
-	p.corr++
-	corr := p.corr
-	p.mu.Unlock()
-
-	c, err := p.get(ctx, addr)
-	if err != nil {
-		return nil, err
-	}
-	data, err := p.roundTrip(ctx, c, req, corr, nil)
-	if err != nil {
-		c.c.Close()
-		return nil, err
-	}
-	p.put(addr, c)
-	return DecodeResponse(req, data)
+	return p.RequestInto(ctx, addr, req, nil)
 }
 
 // maxKeptBuffer bounds the buffer RequestInto keeps between calls; a rare
@@ -89,7 +74,7 @@ const maxKeptBuffer = 16 << 20
 // request (a replication fetcher) does not allocate and zero a fresh
 // response buffer each time. Byte fields of the returned response (a
 // Fetch's record batches) alias *buf: they are valid until buf is used
-// again.
+// again. A nil buf reads into a buffer of the response's own.
 func (p *Pool) RequestInto(ctx context.Context, addr string, req kmsg.Request, buf *[]byte) (kmsg.Response, error) {
 	p.mu.Lock()
 	p.corr++
