@@ -10,8 +10,9 @@
 # Load (issue #2): 1 KiB records, 8 partitions, one producer, acks=all,
 # linger.ms=5 and Kafka 4's other producer defaults (batch.size=16384, uniform
 # sticky partitioning). Each measurement gets a fresh server and data
-# directory, warmed up with a second of traffic to another topic. Results go to bench/out/results.txt. This takes minutes and
-# writes several GB to disk; it is not part of `go test ./...`.
+# directory, warmed up with a second of traffic to another topic. Results go to
+# bench/out/results.txt. This takes minutes and writes several GB to disk; it
+# is not part of `go test ./...`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,10 +83,11 @@ start() { # samsa-fsync | samsa-pagecache | kfake
 	kfake) start_kfake ;;
 	esac
 	"$BIN" topic create perf -p 8 -b "$ADDR" >/dev/null
+	"$BIN" topic create warmup -p 8 -b "$ADDR" >/dev/null
 	# Warm up connections, producer ids and the first segment files, which
 	# otherwise dominate the first 60 ms and with them the high percentiles.
 	"$BIN" perf produce --bootstrap-server "$ADDR" --topic warmup --num-records 20000 \
-		--record-size 1024 --throughput 20000 --producer-props acks=all >/dev/null 2>&1 || true
+		--record-size 1024 --throughput 20000 --producer-props acks=all >/dev/null
 }
 
 json() { # field < json

@@ -12,24 +12,51 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/samsa-io/samsa/internal/cli"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is the whole process but its exit, so that deferred calls run.
+func run() int {
+	if path := os.Getenv("SAMSA_CPUPROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "samsa: cannot profile: %v\n", err)
+			return 1
+		}
+		defer stopProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args, cli.IO{
+	defer stop()
+	return cli.Main(ctx, os.Args, cli.IO{
 		Stdin:      os.Stdin,
 		Stdout:     os.Stdout,
 		Stderr:     os.Stderr,
 		Getenv:     os.Getenv,
 		IsTerminal: isTerminal(os.Stdin),
 	}, serve)
-	stop()
-	os.Exit(code)
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function
+// runs. It is a development aid (SAMSA_CPUPROFILE=file samsa ...), for any
+// command, not a production feature.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // isTerminal reports whether f is a character device (an interactive

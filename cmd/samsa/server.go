@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/pprof"
 	"strings"
 
 	"github.com/samsa-io/samsa/internal/broker"
@@ -54,14 +53,6 @@ func serve(ctx context.Context, args []string) int {
 	for _, w := range warnings {
 		log.Warn(w.Message, "key", w.Key)
 	}
-	if path := os.Getenv("SAMSA_CPUPROFILE"); path != "" {
-		stop, err := startCPUProfile(path)
-		if err != nil {
-			log.Error("cannot profile", "err", err)
-			return 1
-		}
-		defer stop()
-	}
 	b, err := broker.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -94,18 +85,3 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
-// startCPUProfile writes a CPU profile to path until the returned function
-// runs. It is a development aid (SAMSA_CPUPROFILE=file samsa server), not a
-// production feature.
-func startCPUProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}

@@ -178,9 +178,11 @@ func perfProduce(ctx context.Context, e *env, args []string) int {
 	p.Merge(kv)
 	p.SetDefault("client.id", "perf-producer-client")
 	// Kafka 4's producer defaults, which kafka-producer-perf-test.sh runs
-	// with (franz-go's own batch limit is 1 MiB).
+	// with (franz-go's own batch limit is 1 MiB and it compresses with
+	// snappy unless told otherwise).
 	p.SetDefault("batch.size", "16384")
 	p.SetDefault("linger.ms", "5")
+	p.SetDefault("compression.type", "none")
 	payload, err := pp.payloads(e)
 	if err != nil {
 		return e.fail(err)
