@@ -15,15 +15,16 @@ import (
 // count of 2^32-1 in a 7-byte ApiVersions body keeps ReadFrom busy for
 // minutes; every flexible version of every request has tag sections.
 //
-// How: guard_gen.go, written by go generate from kmsg's own readFrom code
-// (internal/guardgen), holds the wire layout of every request at every
-// version kmsg knows, as bodies of ops: fixed-width runs, varints, strings
-// and bytes in each length encoding, array lengths followed by the element
-// body, nullable structs, tag sections with the tags kmsg reads into
-// fields. guardScan runs those ops over the body exactly as readFrom would
-// read it, except that it stops at the first read that would fail where
-// kmsg would carry on with an invalidated reader. So it accepts exactly the
-// bodies ReadFrom decodes without error, and it costs O(len(body)):
+// How: the guard_gen_*.go files, written by go generate from kmsg's own
+// readFrom code (internal/guardgen; the directive is in guard_test.go),
+// hold the wire layout of every request at every version kmsg knows, as
+// bodies of ops: fixed-width runs, varints, strings and bytes in each
+// length encoding, array lengths followed by the element body, nullable
+// structs, tag sections with the tags kmsg reads into fields. guardScan
+// runs those ops over the body exactly as readFrom would read it, except
+// that it stops at the first read that would fail where kmsg would carry on
+// with an invalidated reader. So it accepts exactly the bodies ReadFrom
+// decodes without error, and it costs O(len(body)):
 //
 //   - every op but an array consumes at least one byte or fails;
 //   - an array's count is at most the bytes left (kmsg's own rule), and
@@ -37,8 +38,6 @@ import (
 //     the input.
 //
 // guardScan does not allocate unless it rejects.
-
-//go:generate go run ./internal/guardgen -o guard_gen.go
 
 // guardKind is what one op reads. Lengths and counts are read with the same
 // integer conversions as kbin.Reader, so that a hostile value fails here

@@ -1,4 +1,4 @@
-// Command guardgen writes internal/api/guard_gen.go, the wire layout of
+// Command guardgen writes internal/api/guard_gen_*.go, the wire layout of
 // every request kmsg can read, for the request guard (internal/api/guard.go).
 //
 // It parses kmsg's generated.go and, for each request type that
@@ -15,14 +15,20 @@
 // statement it does not understand must neither read the input nor leave
 // the function, or guardgen fails. A kmsg upgrade therefore either yields an
 // exact description or stops go generate; TestGuardGenerated fails when
-// guard_gen.go is stale.
+// the guard_gen files are stale.
+//
+// The output is split over several files (see render.go). guardgen
+// removes the files it wrote before and writes no longer: those in the
+// output directory named guard_gen*.go, not tests, that start with its
+// "Code generated" line.
 //
 // Usage (from internal/api, as go generate runs it):
 //
-//	go run ./internal/guardgen [-o guard_gen.go] [-kmsg dir]
+//	go run ./internal/guardgen [-dir .] [-kmsg dir]
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"go/ast"
@@ -39,32 +45,61 @@ import (
 const kmsgPath = "github.com/twmb/franz-go/pkg/kmsg"
 
 func main() {
-	out := flag.String("o", "guard_gen.go", "file to write; - for standard output")
-	dir := flag.String("kmsg", "", "kmsg source directory (default: the module's, from go list)")
+	out := flag.String("dir", ".", "directory to write the guard_gen files into")
+	kmsg := flag.String("kmsg", "", "kmsg source directory (default: the module's, from go list)")
 	flag.Parse()
-	if err := run(*out, *dir); err != nil {
+	if err := run(*out, *kmsg); err != nil {
 		fmt.Fprintln(os.Stderr, "guardgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, dir string) error {
+// run writes the guard_gen files for the kmsg source in kmsg into out.
+func run(out, kmsg string) error {
 	from := kmsgPath
-	if dir == "" {
+	if kmsg == "" {
 		var err error
-		if dir, from, err = locate(); err != nil {
+		if kmsg, from, err = locate(); err != nil {
 			return err
 		}
 	}
-	src, err := generate(filepath.Join(dir, "generated.go"), from)
+	files, err := generate(filepath.Join(kmsg, "generated.go"), from, targetLines)
 	if err != nil {
 		return err
 	}
-	if out == "-" {
-		_, err = os.Stdout.Write(src)
+	return write(out, files)
+}
+
+// write writes files into dir and removes the files guardgen wrote there
+// before that are not among them, so that no stale layout lingers.
+func write(dir string, files []output) error {
+	written := map[string]bool{}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.src, 0o644); err != nil {
+			return err
+		}
+		written[f.name] = true
+	}
+	old, err := filepath.Glob(filepath.Join(dir, filePrefix+"*.go"))
+	if err != nil {
 		return err
 	}
-	return os.WriteFile(out, src, 0o644)
+	for _, path := range old {
+		if written[filepath.Base(path)] || strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(src, []byte(header)) {
+			continue // not guardgen's
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // locate returns the directory and "path version" of the kmsg module the
@@ -83,8 +118,9 @@ func locate() (dir, from string, err error) {
 	return lines[0], lines[1], nil
 }
 
-// generate describes every request in the kmsg source file generated.go.
-func generate(file, from string) ([]byte, error) {
+// generate describes every request in the kmsg source file generated.go,
+// as files of bodies of about target lines each.
+func generate(file, from string, target int) ([]output, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
 	if err != nil {
@@ -126,14 +162,16 @@ func generate(file, from string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.first = len(p.bodies)
 		for v := 0; v < len(r.versions); v++ {
 			if r.versions[v], err = p.instance(tree, v); err != nil {
 				return nil, err
 			}
 		}
+		r.end = len(p.bodies)
 		p.requests = append(p.requests, r)
 	}
-	return p.source(from)
+	return p.files(from, target)
 }
 
 // requestTypes reads RequestForKey's switch: case N: return NewPtrTRequest().

@@ -2,34 +2,128 @@ package main
 
 import (
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/guard_gen.golden")
+var update = flag.Bool("update", false, "rewrite testdata/golden")
+
+// goldenTarget splits the miniature's bodies over files as the real ones
+// are: inside a request, between requests, and several requests to a file.
+const goldenTarget = 30
 
 // TestGenerate describes the miniature kmsg source in testdata, which has
-// one of each statement shape: the output is checked against a golden file
-// read by a person.
+// one of each statement shape: the output is checked against golden files
+// read by a person, testdata/golden/NAME.golden for each file NAME.
 func TestGenerate(t *testing.T) {
-	got, err := generate("testdata/generated.go", "testdata")
+	files, err := generate("testdata/generated.go", "testdata", goldenTarget)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const golden = "testdata/guard_gen.golden"
+	const golden = "testdata/golden"
 	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
+		if err := os.RemoveAll(golden); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(golden, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(golden, f.name+".golden"), f.src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want, err := filepath.Glob(filepath.Join(golden, "*.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		path := filepath.Join(golden, f.name+".golden")
+		got = append(got, path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (rerun with -update after checking the output)", err)
+		}
+		if n := strings.Count(string(f.src), "\n"); n > goldenTarget {
+			t.Errorf("%s has %d lines, more than %d", f.name, n, goldenTarget)
+		}
+		if string(f.src) != string(b) {
+			t.Errorf("%s differs from %s (rerun with -update after checking it):\n%s", f.name, path, f.src)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("wrote %q, golden files are %q", got, want)
+	}
+	if n := len(files); n != 4 {
+		t.Errorf("%d files, want the index and three of bodies", n)
+	}
+}
+
+// TestWrite: guardgen replaces what it wrote before, including files of
+// an older split, and leaves every other file alone.
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	old := map[string]string{
+		"guard_gen.go":          header + "an older guardgen; DO NOT EDIT.\n\npackage api\n",
+		"guard_gen_keys_00.go":  header + "an older guardgen; DO NOT EDIT.\n\npackage api\n",
+		"guard_gen_notes.go":    "package api\n", // a person's
+		"guard_gen_x_test.go":   header + "a test; DO NOT EDIT.\n\npackage api\n",
+		"guard.go":              header + "not ours by name; DO NOT EDIT.\n\npackage api\n",
+		"guard_gen_index.go":    "stale\n",
+		"guard_gen_index.go.md": header,
+	}
+	for name, src := range old {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	files, err := generate("testdata/generated.go", "testdata", targetLines)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(want) {
-		t.Fatalf("output differs from %s (rerun with -update after checking it):\n%s", golden, got)
+	if err := write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for name, src := range old {
+		want[name] = src
+	}
+	delete(want, "guard_gen.go")
+	delete(want, "guard_gen_keys_00.go")
+	for _, f := range files {
+		want[f.name] = string(f.src)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		have[e.Name()] = string(b)
+	}
+	if !maps.Equal(have, want) {
+		t.Errorf("after write, the directory holds %q, want %q", slices.Sorted(maps.Keys(have)), slices.Sorted(maps.Keys(want)))
+	}
+}
+
+// TestGenerateLimit: a file that would reach maxLines is refused, not written.
+func TestGenerateLimit(t *testing.T) {
+	p := &program{bodies: []body{{name: "Huge", ops: make([]op, maxLines)}},
+		requests: []request{{key: 0, name: "HugeRequest", versions: []int{0}, end: 1}},
+		tagSets:  [][]ctagRef{nil}}
+	if _, err := p.files("test", targetLines); err == nil || !strings.Contains(err.Error(), "lines, the limit is") {
+		t.Fatalf("want a refusal of a file of %d ops, got %v", maxLines, err)
 	}
 }
 
@@ -103,7 +197,7 @@ func TestGenerateRefuses(t *testing.T) {
 			if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := generate(file, "test")
+			_, err := generate(file, "test", targetLines)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want an error containing %q, got %v", c.want, err)
 			}
