@@ -151,10 +151,13 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, now int64, cfg *LogCo
 		}
 	}
 	pos := seg.size.Load()
-	if err := seg.pwriteFull(batch, pos); err != nil {
+	if err := seg.writeAtEnd(batch, pos); err != nil {
 		return l.failLocked(err, seg, pos)
 	}
 	seg.size.Store(pos + size)
+	if cfg.fsyncMode() {
+		l.maybeExtendRunway(seg, pos+size, cfg.SegmentBytes)
+	}
 	seg.onAppend(h, pos, cfg.IndexIntervalBytes)
 	if l.epochs.needsAssign(h.PartitionLeaderEpoch, h.BaseOffset) {
 		l.epochs.assign(h.PartitionLeaderEpoch, h.BaseOffset)

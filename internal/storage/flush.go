@@ -269,6 +269,7 @@ func (l *Log) close(flush bool) error {
 	l.publishSegmentsLocked()
 	l.pending = nil
 	l.mu.Unlock()
+	l.runways.Wait()
 	l.releaseWaiters(durable, ErrClosed)
 	return err
 }

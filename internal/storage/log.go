@@ -60,6 +60,7 @@ type Log struct {
 	done        chan struct{}
 	notified    int64                  // flusher goroutine only: last OnDurable value
 	notifiedGen uint64                 // flusher goroutine only: truncGen of notified
+	runways     sync.WaitGroup         // runway extensions in progress (runway.go)
 	fsyncs      atomic.Int64           // data fsyncs of the active segment, for tests
 	syncHook    atomic.Pointer[func()] // tests: runs before each active-segment fsync
 }

@@ -65,6 +65,10 @@ func recoverSegment(seg *segment, cfg *LogConfig, onBatch func(*record.Header)) 
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return res, fmt.Errorf("read %s at %d: %w", seg.logPath, pos, err)
 		}
+		if hdr == ([record.HeaderSize]byte{}) {
+			res.reason = "zeros (a segment's runway, or blocks never written)"
+			break
+		}
 		h, _ := record.ParseHeader(hdr[:])
 		if res.reason = checkRecoveredHeader(seg, &h, pos, size, res.next); res.reason != "" {
 			break

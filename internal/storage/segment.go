@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -69,6 +70,15 @@ type segment struct {
 	created         int64 // ms, when this process created or opened it
 	jitter          int64 // ms subtracted from SegmentMs
 	syncedSize      int64 // bytes known fsync'd
+
+	// The zeroed runway ahead of the data (runway.go). runMu orders zero
+	// writes with appends past them, trims and truncations; Log.mu, when
+	// held, comes first.
+	runMu      sync.Mutex
+	zeroEnd    int64        // guarded by runMu: the file's length, ≥ size
+	zeroStable atomic.Int64 // zeroEnd, for appends' unlocked check
+	extending  atomic.Bool  // an extension goroutine is running
+	runwayOff  bool         // guarded by runMu: not active, or an extension failed
 }
 
 func segmentPaths(dir string, base int64) (log, idx, tidx string) {
@@ -106,6 +116,7 @@ func openSegment(dir string, base int64, create bool) (*segment, error) {
 		rollBaseTs: -1,
 	}
 	s.size.Store(st.Size())
+	s.setZeroEnd(st.Size())
 	s.nextOff.Store(-1)
 	s.refs.Store(1)
 	return s, nil
@@ -267,9 +278,13 @@ func (s *segment) relativeFits(offset int64) bool {
 }
 
 // finishActive runs when the segment stops being the active one: the time
-// index gets the segment's max timestamp as its last entry, and both
-// indexes shrink to the entries in use. Called with Log.mu held.
+// index gets the segment's max timestamp as its last entry, both indexes
+// shrink to the entries in use, and the log file loses its zeroed runway.
+// Called with Log.mu held.
 func (s *segment) finishActive() error {
+	if err := s.trimRunway(); err != nil {
+		return err
+	}
 	if s.maxTs >= 0 {
 		s.tidx.maybeAppendTime(s.maxTs, s.offMaxTs)
 	}
@@ -344,10 +359,18 @@ func (s *segment) markDeleted() ([]string, error) {
 
 // truncateFile cuts the log file at size. Called with Log.mu held.
 func (s *segment) truncateFile(size int64) error {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	return s.truncateFileLocked(size)
+}
+
+// truncateFileLocked is truncateFile with runMu held.
+func (s *segment) truncateFileLocked(size int64) error {
 	if err := s.f.Truncate(size); err != nil {
 		return fmt.Errorf("truncate %s to %d: %w", s.logPath, size, err)
 	}
 	s.size.Store(size)
+	s.setZeroEnd(size)
 	if s.syncedSize > size {
 		s.syncedSize = size
 	}

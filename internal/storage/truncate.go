@@ -67,6 +67,7 @@ func (l *Log) Truncate(offset int64) error {
 			return l.failLocked(fmt.Errorf("truncate to %d: %w", offset, err), nil, 0)
 		}
 		seg.created = time.Now().UnixMilli()
+		seg.reopenRunway()
 	}
 	seg.maxTs, seg.offMaxTs = -1, -1
 	if _, err := scanTail(seg); err != nil {
