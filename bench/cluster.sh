@@ -80,6 +80,7 @@ SINGLE=127.0.4.1:9092
 
 start_cluster() {
 	rm -rf "$DATA"
+	sync # the previous measurement's writes and deletions reach the disk first
 	local voters=1@127.0.3.1:9093,2@127.0.3.2:9093,3@127.0.3.3:9093
 	for i in 1 2 3; do node "$i" "127.0.3.$i" "$voters"; done
 	wait_ready 127.0.3.1:9092 3
@@ -89,6 +90,7 @@ start_cluster() {
 
 start_single() {
 	rm -rf "$DATA"
+	sync # the previous measurement's writes and deletions reach the disk first
 	node 1 127.0.4.1 1@127.0.4.1:9093
 	wait_ready "$SINGLE" 1
 	"$BIN" topic create perf -p 3 -r 1 -b "$SINGLE" >/dev/null

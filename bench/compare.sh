@@ -57,7 +57,6 @@ wait_ready() { # addr
 
 # start_samsa fsync|pagecache
 start_samsa() {
-	rm -rf "$OUT/data"
 	local extra=()
 	if [[ "$1" == pagecache ]]; then
 		extra=(--override log.flush.interval.messages=9223372036854775807)
@@ -77,6 +76,10 @@ start_kfake() {
 }
 
 start() { # samsa-fsync | samsa-pagecache | kfake
+	# The previous measurement's files are deleted and the disk written
+	# back first, not during this one.
+	rm -rf "$OUT/data"
+	sync
 	case "$1" in
 	samsa-fsync) start_samsa fsync ;;
 	samsa-pagecache) start_samsa pagecache ;;
