@@ -96,9 +96,9 @@ func (l *Log) maybeExtendRunway(seg *segment, end, limit int64) {
 	}()
 }
 
-// extendRunway zero-fills runwayChunk more of the file. A failed write
-// is undone as far as it can be and turns the runway off for this segment:
-// it only costs speed.
+// extendRunway zero-fills runwayChunk more of the file. A failed write is undone as far as it can be and turns the
+// runway off for this segment: it only costs speed. A failed write-back
+// is kept in bgErr for the flusher: the log cannot trust the file.
 func (s *segment) extendRunway(limit int64) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
@@ -113,8 +113,41 @@ func (s *segment) extendRunway(limit int64) {
 			_ = s.f.Truncate(off)
 			return
 		}
-		_ = syscall.SyncFileRange(s.fd, off, n, syncFileRangeWriteWait)
+		if err := s.syncRange(off, off+n); err != nil {
+			s.backgroundFailed(err)
+			return
+		}
 		s.setZeroEnd(off + n)
+	}
+}
+
+// backgroundFailed keeps the first write-back error of an extension and
+// stops the runway.
+func (s *segment) backgroundFailed(err error) {
+	s.runwayOff = true
+	s.bgErr.CompareAndSwap(nil, &err)
+}
+
+// backgroundErr is the write-back error an extension saw, if any.
+func (s *segment) backgroundErr() error {
+	if p := s.bgErr.Load(); p != nil && !s.deleted.Load() {
+		return *p
+	}
+	return nil
+}
+
+// syncRange writes the pages of [from, to) and waits for them, without
+// metadata and without flushing the device cache.
+func (s *segment) syncRange(from, to int64) error {
+	for {
+		err := syscall.SyncFileRange(s.fd, from, to-from, syncFileRangeWriteWait)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sync_file_range %s: %w", s.logPath, err)
+		}
+		return nil
 	}
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 
@@ -227,4 +228,18 @@ func TestRunwayUnderConcurrentAppendsAndReads(t *testing.T) {
 	}
 	wantBatches(t, l, 400)
 	checkNoRunway(t, segmentFiles(t, l.dir)[:l.NumSegments()-1])
+}
+
+// An extension's write-back error was consumed by its own sync: the
+// flusher must fail the log rather than acknowledge what follows.
+func TestARunwayWriteBackErrorFailsTheLog(t *testing.T) {
+	_, _, l := runwayLog(t, 1)
+	runwayIdle(t, l)
+	l.mu.Lock()
+	l.activeLocked().backgroundFailed(errors.New("EIO"))
+	l.mu.Unlock()
+	res := appendOK(t, l, spec{n: 1, value: 100})
+	if err := l.WaitDurable(context.Background(), res.LastOffset+1); !errors.Is(err, ErrLogFailed) {
+		t.Fatalf("WaitDurable after a write-back error: %v, want ErrLogFailed", err)
+	}
 }

@@ -79,6 +79,10 @@ type segment struct {
 	zeroStable atomic.Int64 // zeroEnd, for appends' unlocked check
 	extending  atomic.Bool  // an extension goroutine is running
 	runwayOff  bool         // guarded by runMu: not active, or an extension failed
+	// bgErr is the first error of an extension's write-back: it consumed
+	// the file's write-back error (Linux reports one to each open file
+	// once), so the flusher reports it instead.
+	bgErr atomic.Pointer[error]
 }
 
 func segmentPaths(dir string, base int64) (log, idx, tidx string) {
@@ -302,7 +306,9 @@ func (s *segment) activate(indexBytes int32, create bool) error {
 	return s.tidx.activate(indexBytes, create)
 }
 
-// syncData fdatasyncs the log file.
+// syncData fdatasyncs the log file. It also fails when a runway
+// extension's write-back failed on the file (runway.go): Linux reports a
+// write-back error to each open file once, and the extension saw it first.
 func (s *segment) syncData() error {
 	for {
 		err := syscall.Fdatasync(s.fd)
@@ -312,7 +318,7 @@ func (s *segment) syncData() error {
 		if err != nil {
 			return fmt.Errorf("fdatasync %s: %w", s.logPath, err)
 		}
-		return nil
+		return s.backgroundErr()
 	}
 }
 
