@@ -54,7 +54,10 @@ type Partition struct {
 	cutOff *atomic.Bool
 	lease  func() bool // nil: always held
 
-	followMu sync.Mutex // serializes follower writes with role changes (replica.go)
+	// writeMu serializes every write to the log with role changes: an
+	// append as leader, or a follower's write, runs wholly under the role
+	// it was checked against (Kafka's leaderIsrUpdateLock).
+	writeMu sync.Mutex
 
 	mu             sync.Mutex // guards the role fields below; never held across I/O
 	leader         bool
@@ -218,7 +221,10 @@ func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
 	if info.Header.Transactional() {
 		return AppendResult{}, &AppendError{Code: kerr.InvalidTxnState, Message: "transactions are not supported by this broker yet"}
 	}
-	res, err := p.log.AppendAsLeader(batch, epoch, ap.Now)
+	res, err := p.appendAsLeader(batch, epoch, ap.Now)
+	if errors.Is(err, errLeadershipChanged) {
+		return AppendResult{}, &AppendError{Code: kerr.NotLeaderForPartition}
+	}
 	if err != nil {
 		var ke *kerr.Error
 		if errors.As(err, &ke) {
@@ -237,6 +243,24 @@ func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
 		LogAppendTime: res.LogAppendTime, LogStartOffset: res.LogStartOffset,
 		LeaderEpoch: epoch,
 	}, nil
+}
+
+// errLeadershipChanged: the replica stopped leading under the epoch an
+// append was checked against before the append could start.
+var errLeadershipChanged = errors.New("partition: leadership changed")
+
+// appendAsLeader appends batch under leader epoch epoch, holding writeMu so
+// that no role change (and no follower truncation after one) overlaps it.
+func (p *Partition) appendAsLeader(batch []byte, epoch int32, now int64) (storage.AppendResult, error) {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	p.mu.Lock()
+	still := p.leading() && p.leaderEpoch == epoch
+	p.mu.Unlock()
+	if !still {
+		return storage.AppendResult{}, errLeadershipChanged
+	}
+	return p.log.AppendAsLeader(batch, epoch, now)
 }
 
 // prepare converts, validates and (when the topic asks for another codec)
@@ -326,8 +350,8 @@ func (p *Partition) WaitAcked(ctx context.Context, next int64, epoch int32, acks
 // stop makes the replica serve nothing more: it no longer leads, and every
 // waiter wakes to find that out. It reports whether it was leading.
 func (p *Partition) stop() bool {
-	p.followMu.Lock() // and follows no more: a follower write in progress ends first
-	defer p.followMu.Unlock()
+	p.writeMu.Lock() // and follows no more: a follower write in progress ends first
+	defer p.writeMu.Unlock()
 	p.mu.Lock()
 	was := p.leader
 	p.leader, p.stopped = false, true
@@ -347,7 +371,10 @@ func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
 	if !leader {
 		return kerr.NotLeaderForPartition
 	}
-	res, err := p.log.AppendAsLeader(batch, epoch, time.Now().UnixMilli())
+	res, err := p.appendAsLeader(batch, epoch, time.Now().UnixMilli())
+	if errors.Is(err, errLeadershipChanged) {
+		return kerr.NotLeaderForPartition
+	}
 	if err != nil {
 		return err
 	}

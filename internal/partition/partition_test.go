@@ -364,3 +364,24 @@ func TestAppendInternal(t *testing.T) {
 		})
 	})
 }
+
+// An append checked against a leadership that ended before it could take
+// writeMu is not written: a follower truncation may already have cut the
+// log, and a batch of the old epoch must not land after it.
+func TestAppendUnderALeadershipThatEndedWritesNothing(t *testing.T) {
+	r := newReplica(t, nil)
+	r.lead(4, []int32{1, 2}, []int32{1, 2})
+	r.produce(2)
+	r.setRole(2, 5, []int32{1, 2}, []int32{1, 2}) // broker 2 leads now
+	batch := records(t, 1)
+	if _, err := r.appendAsLeader(batch, 4, time.Now().UnixMilli()); !errors.Is(err, errLeadershipChanged) {
+		t.Fatalf("append under the ended leadership: %v, want errLeadershipChanged", err)
+	}
+	if leo := r.Log().LogEndOffset(); leo != 2 {
+		t.Fatalf("log end offset %d after the refused append, want 2", leo)
+	}
+	r.lead(6, []int32{1, 2}, []int32{1, 2})
+	if _, err := r.appendAsLeader(batch, 4, time.Now().UnixMilli()); !errors.Is(err, errLeadershipChanged) {
+		t.Fatalf("append under an older epoch of a new leadership: %v, want errLeadershipChanged", err)
+	}
+}

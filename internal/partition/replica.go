@@ -46,8 +46,8 @@ type follower struct {
 // setRole applies the role the metadata gives this replica and reports
 // whether the leader or the leader epoch changed.
 func (p *Partition) setRole(mp *metadata.Partition, now time.Time) bool {
-	p.followMu.Lock() // no follower write in progress across the change
-	defer p.followMu.Unlock()
+	p.writeMu.Lock() // no follower write in progress across the change
+	defer p.writeMu.Unlock()
 	p.mu.Lock()
 	if p.stopped || (mp.LeaderEpoch == p.leaderEpoch && mp.PartitionEpoch < p.partitionEpoch) {
 		p.mu.Unlock() // an AlterPartition answer already applied something newer
@@ -319,14 +319,14 @@ func union(a, b []int32) []int32 {
 // leader's high watermark as far as its own log goes. Each call names the
 // leader epoch the fetcher follows; it is refused with ErrNotFollowing
 // unless the replica still follows under that epoch, and role changes wait
-// for a call in progress (followMu), so nothing fetched under an old
+// for a call in progress (writeMu), so nothing fetched under an old
 // leadership lands in the log once the replica leads or follows anew.
 
 // ErrNotFollowing means the replica no longer follows under the leader
 // epoch a follower call named.
 var ErrNotFollowing = errors.New("partition: not following under this leader epoch")
 
-// following checks, with followMu held, that the replica follows under
+// following checks, with writeMu held, that the replica follows under
 // epoch.
 func (p *Partition) following(epoch int32) error {
 	p.mu.Lock()
@@ -340,8 +340,8 @@ func (p *Partition) following(epoch int32) error {
 // AppendAsFollower appends batches fetched from the leader, which must start
 // at this replica's log end offset.
 func (p *Partition) AppendAsFollower(epoch int32, batches []byte) error {
-	p.followMu.Lock()
-	defer p.followMu.Unlock()
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	if err := p.following(epoch); err != nil {
 		return err
 	}
@@ -353,8 +353,8 @@ func (p *Partition) AppendAsFollower(epoch int32, batches []byte) error {
 // (retention and DeleteRecords on the leader), never past this replica's
 // end.
 func (p *Partition) FollowLeader(epoch int32, leaderHW, leaderStart int64) error {
-	p.followMu.Lock()
-	defer p.followMu.Unlock()
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	if err := p.following(epoch); err != nil {
 		return err
 	}
@@ -371,8 +371,8 @@ func (p *Partition) FollowLeader(epoch int32, leaderHW, leaderStart int64) error
 // TruncateTo removes everything from offset on (the leader's history
 // diverges there) and lowers the high watermark with it.
 func (p *Partition) TruncateTo(epoch int32, offset int64) error {
-	p.followMu.Lock()
-	defer p.followMu.Unlock()
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	if err := p.following(epoch); err != nil {
 		return err
 	}
@@ -390,8 +390,8 @@ func (p *Partition) TruncateTo(epoch int32, offset int64) error {
 // TruncateFullyAndStartAt empties the log so that it starts at offset (the
 // leader's log starts beyond this replica's end).
 func (p *Partition) TruncateFullyAndStartAt(epoch int32, offset int64) error {
-	p.followMu.Lock()
-	defer p.followMu.Unlock()
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	if err := p.following(epoch); err != nil {
 		return err
 	}
