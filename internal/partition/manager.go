@@ -251,6 +251,7 @@ func (m *Manager) ensure(img *metadata.Image, t *metadata.Topic, mp *metadata.Pa
 		return nil, err
 	}
 	p = newPartition(t.Name, mp.ID, t.ID, m.cfg.NodeID, &m.cutOff, m.cfg.Lease, m.log)
+	p.now = m.cfg.Now
 	p.alter = m.alterISR
 	p.cfg.Store(st)
 	lc := st.log

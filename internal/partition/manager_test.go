@@ -523,3 +523,26 @@ func TestManagerProposesToDropALaggingFollower(t *testing.T) {
 		}
 	})
 }
+
+// A follower's fetch is timed by the manager's clock, as the lag check
+// is: a follower that fetched just now is not lagging, whatever the wall
+// clock says.
+func TestManagerTimesFollowerFetchesByItsClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &controller{requests: make(chan *kmsg.AlterPartitionRequest, 4)}
+		n := startWithController(t, c)
+		n.change(metadata.PartitionChangeRecord{ISR: []int32{1, 2}})
+		p := n.part(0)
+		lagMax := time.Duration(n.broker.Replication.LagTimeMaxMs) * time.Millisecond
+
+		n.advance(10 * lagMax) // the manager's clock runs ahead of the wall clock
+		if _, err := p.FetchForFollower(2, 42, FetchParams{Offset: 0, MaxBytes: 1 << 20, CurrentLeaderEpoch: 0, LastFetchedEpoch: -1}); err != nil {
+			t.Fatal(err)
+		}
+		n.m.shrinkISRs(lagMax)
+		synctest.Wait()
+		if len(c.requests) != 0 {
+			t.Fatalf("proposed %v for a follower that just fetched", pending(p))
+		}
+	})
+}

@@ -53,6 +53,9 @@ type Partition struct {
 	// nothing, whatever the metadata it last saw says.
 	cutOff *atomic.Bool
 	lease  func() bool // nil: always held
+	// now is the clock follower fetches and ISR checks are timed by: the
+	// manager's (Manager.Config.Now), so that both use the same one.
+	now func() time.Time
 
 	// writeMu serializes every write to the log with role changes: an
 	// append as leader, or a follower's write, runs wholly under the role
@@ -87,6 +90,7 @@ func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, c
 		logger:   logger.With("topic", topic, "partition", id),
 		advanced: make(chan struct{}),
 		waiters:  map[*Waiter]struct{}{},
+		now:      time.Now,
 	}
 }
 

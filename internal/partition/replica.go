@@ -199,7 +199,7 @@ func (p *Partition) FetchForFollower(replica int32, brokerEpoch int64, fp FetchP
 	if fp.Offset < res.LogStartOffset || fp.Offset > leo {
 		return res, kerr.OffsetOutOfRange
 	}
-	expand, ok := p.recordFollower(replica, brokerEpoch, fp.Offset, leo, time.Now())
+	expand, ok := p.recordFollower(replica, brokerEpoch, fp.Offset, leo, p.now())
 	if !ok {
 		return FetchResult{HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1}, kerr.NotLeaderForPartition
 	}
@@ -280,7 +280,7 @@ func (p *Partition) alterDone(isr []int32, leaderEpoch, partitionEpoch int32, ok
 	if !ok {
 		// Refused or unanswered: the metadata or the follower has to change
 		// first, so do not propose again at once.
-		p.alterRetry = time.Now().Add(alterRetryBackoff)
+		p.alterRetry = p.now().Add(alterRetryBackoff)
 	}
 	p.mu.Unlock()
 	p.maybeAdvanceHW()
