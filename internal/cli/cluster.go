@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -168,17 +170,8 @@ func describeCluster(md kadm.Metadata, all bool) clusterDescription {
 // describeQuorum asks for the metadata quorum's state; nil when the cluster
 // does not answer DescribeQuorum (a Kafka cluster with ZooKeeper, say).
 func describeQuorum(ctx context.Context, cl *kgo.Client) *clusterQuorum {
-	req := kmsg.NewPtrDescribeQuorumRequest()
-	rt := kmsg.NewDescribeQuorumRequestTopic()
-	rt.Topic = "__cluster_metadata"
-	rt.Partitions = append(rt.Partitions, kmsg.NewDescribeQuorumRequestTopicPartition())
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil || resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		return nil
-	}
-	p := resp.Topics[0].Partitions[0]
-	if p.ErrorCode != 0 {
+	p, _, err := requestQuorum(ctx, cl)
+	if err != nil {
 		return nil
 	}
 	q := &clusterQuorum{Leader: p.LeaderID, Epoch: p.LeaderEpoch, HighWatermark: p.HighWatermark, Voters: []quorumReplica{}, Observers: []quorumReplica{}}
@@ -199,6 +192,35 @@ func describeQuorum(ctx context.Context, cl *kgo.Client) *clusterQuorum {
 	}
 	q.Voters, q.Observers = conv(p.CurrentVoters), conv(p.Observers)
 	return q
+}
+
+// requestQuorum sends DescribeQuorum for the metadata log,
+// __cluster_metadata-0, and returns that partition's state and the voters'
+// endpoints (v2+; none before). An error names the Kafka error of the
+// response or of the partition, or says the response was not for the one
+// partition asked about.
+func requestQuorum(ctx context.Context, cl *kgo.Client) (kmsg.DescribeQuorumResponseTopicPartition, []kmsg.DescribeQuorumResponseNode, error) {
+	var p kmsg.DescribeQuorumResponseTopicPartition
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	rt := kmsg.NewDescribeQuorumRequestTopic()
+	rt.Topic = "__cluster_metadata"
+	rt.Partitions = append(rt.Partitions, kmsg.NewDescribeQuorumRequestTopicPartition())
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return p, nil, fmt.Errorf("DescribeQuorum: %w", err)
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return p, nil, errors.New(kafkaErrText(err, deref(resp.ErrorMessage)))
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return p, nil, errors.New("DescribeQuorum did not answer for __cluster_metadata-0 alone")
+	}
+	p = resp.Topics[0].Partitions[0]
+	if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+		return p, nil, errors.New(kafkaErrText(err, deref(p.ErrorMessage)))
+	}
+	return p, resp.Nodes, nil
 }
 
 func printCluster(w io.Writer, d clusterDescription) {

@@ -13,7 +13,7 @@
 //     columns, --format json where scripts want it.
 //   - The Kafka tool personalities: kafka-topics.sh,
 //     kafka-console-producer.sh, kafka-console-consumer.sh, kafka-consumer-groups.sh, kafka-configs.sh,
-//     kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh and
+//     kafka-metadata-quorum.sh, kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh and
 //     kafka-server-start.sh, with Kafka's flag names (old and KIP-1147
 //     spellings) and Kafka's output formats, so runbooks keep working.
 //   - The flag layer (flags.go), Kafka client properties files and their

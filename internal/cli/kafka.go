@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // kafka.go is the registry of Kafka tool personalities and what they share.
@@ -25,6 +27,7 @@ var personalities = []personality{
 	{"kafka-console-consumer.sh", kafkaConsoleConsumer},
 	{"kafka-consumer-groups.sh", kafkaConsumerGroups},
 	{"kafka-configs.sh", kafkaConfigs},
+	{"kafka-metadata-quorum.sh", kafkaMetadataQuorum},
 	{"kafka-producer-perf-test.sh", kafkaProducerPerfTest},
 	{"kafka-consumer-perf-test.sh", kafkaConsumerPerfTest},
 	{"kafka-server-start.sh", kafkaServerStart},
@@ -85,6 +88,16 @@ func (c *kafkaConn) load(e *env) (*props, error) {
 		p.Merge(fp)
 	}
 	return p, nil
+}
+
+// client builds a client for role from --bootstrap-server and
+// --command-config, as connFlags.client does for samsa's own commands.
+func (c *kafkaConn) client(e *env, role clientRole) (*kgo.Client, error) {
+	p, err := c.load(e)
+	if err != nil {
+		return nil, err
+	}
+	return e.newClient(e.seedBrokers(*c.bootstrap, p), p, role)
 }
 
 // kafkaOptionConflict is jopt-simple's message for options that cannot be

@@ -87,11 +87,7 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 		name = entNames[0]
 	}
 
-	p, err := conn.load(e)
-	if err != nil {
-		return e.fail(err)
-	}
-	cl, err := e.newClient(e.seedBrokers(*conn.bootstrap, p), p, roleAdmin)
+	cl, err := conn.client(e, roleAdmin)
 	if err != nil {
 		return e.fail(err)
 	}

@@ -85,11 +85,8 @@ func kafkaConsumerGroups(ctx context.Context, e *env, args []string) int {
 	if err := o.check(e); err != nil {
 		return e.usageFail(f, err)
 	}
-	p, err := o.conn.load(e)
-	if err != nil {
-		return e.fail(err)
-	}
-	if o.cl, err = e.newClient(e.seedBrokers(*o.conn.bootstrap, p), p, roleAdmin); err != nil {
+	var err error
+	if o.cl, err = o.conn.client(e, roleAdmin); err != nil {
 		return e.fail(err)
 	}
 	o.adm = kadm.NewClient(o.cl)

@@ -72,11 +72,7 @@ func kafkaTopics(ctx context.Context, e *env, args []string) int {
 	if err := o.check(e); err != nil {
 		return e.usageFail(f, err)
 	}
-	p, err := o.conn.load(e)
-	if err != nil {
-		return e.fail(err)
-	}
-	cl, err := e.newClient(e.seedBrokers(*o.conn.bootstrap, p), p, roleAdmin)
+	cl, err := o.conn.client(e, roleAdmin)
 	if err != nil {
 		return e.fail(err)
 	}
