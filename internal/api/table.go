@@ -77,11 +77,15 @@ func (h *Handler) table() []*apiDef {
 }
 
 // controllerTable lists the APIs of the controller listener, where brokers
-// reach the active controller.
+// reach the active controller and where admin clients that bootstrap from
+// the controllers (KIP-919) find the voters and the quorum's state
+// (controller_listener.go).
 func (h *Handler) controllerTable() []*apiDef {
 	newest := func(key int16) int16 { return kmsg.RequestForKey(key).MaxVersion() }
 	return []*apiDef{
 		{apiVersionsKey, 0, newest(apiVersionsKey), h.apiVersions},
+		{55, 0, newest(55), h.describeQuorumHere},
 		{58, 0, newest(58), h.envelope},
+		{60, 1, newest(60), h.describeControllers}, // v0 has no endpoint type
 	}
 }

@@ -199,7 +199,7 @@ func describeQuorum(ctx context.Context, cl *kgo.Client) *clusterQuorum {
 // endpoints (v2+; none before). An error names the Kafka error of the
 // response or of the partition, or says the response was not for the one
 // partition asked about.
-func requestQuorum(ctx context.Context, cl *kgo.Client) (kmsg.DescribeQuorumResponseTopicPartition, []kmsg.DescribeQuorumResponseNode, error) {
+func requestQuorum(ctx context.Context, cl kmsg.Requestor) (kmsg.DescribeQuorumResponseTopicPartition, []kmsg.DescribeQuorumResponseNode, error) {
 	var p kmsg.DescribeQuorumResponseTopicPartition
 	req := kmsg.NewPtrDescribeQuorumRequest()
 	rt := kmsg.NewDescribeQuorumRequestTopic()

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -29,10 +31,11 @@ import (
 // cell padded to its column's width and followed by a tab, the leader's row
 // first, then the other voters and the observers.
 //
-// Where samsa differs: --bootstrap-controller is refused, since samsa's
-// controller listener does not serve DescribeQuorum or DescribeCluster
-// (KIP-919); add-controller and remove-controller are refused, since
-// samsa's voters are static (KIP-853 dynamic quorums are not supported).
+// With --bootstrap-controller the requests go to the controller listeners
+// (KIP-919): DescribeCluster for the voters and the active one, then
+// DescribeQuorum to it. Where samsa differs: add-controller and
+// remove-controller are refused, since samsa's voters are static (KIP-853
+// dynamic quorums are not supported).
 // Errors Kafka raises as TerseException after parsing exit 1 with Kafka's
 // text alone; argument errors exit 2 with the usage (kafka.go).
 
@@ -45,10 +48,9 @@ var replicationHeaders = []string{"NodeId", "DirectoryId", "LogEndOffset", "Lag"
 func kafkaMetadataQuorum(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("kafka-metadata-quorum.sh --bootstrap-server HOST:PORT [--command-config FILE] describe (--status | --replication [--human-readable])",
 		"This tool describes kraft metadata quorum status.\n"+
-			"add-controller and remove-controller are refused: samsa's voters are static (controller.quorum.voters).\n"+
-			"--bootstrap-controller is refused: samsa's controller listener does not serve DescribeQuorum; use --bootstrap-server.")
+			"add-controller and remove-controller are refused: samsa's voters are static (controller.quorum.voters).")
 	conn := addKafkaConn(f, "property file containing configs to be passed to the admin client")
-	controller := f.String("bootstrap-controller", "", "HOST:PORT,...", "not supported by samsa: use --bootstrap-server")
+	controller := f.String("bootstrap-controller", "", "HOST:PORT,...", "the controllers to connect to (their controller listeners), instead of --bootstrap-server")
 	status := f.Bool("status", "describe: a short summary of the quorum status")
 	replication := f.Bool("replication", "describe: detailed information about the status of replication")
 	human := f.Bool("human-readable", "describe --replication: timestamps as \"N ms ago\"")
@@ -70,8 +72,8 @@ func kafkaMetadataQuorum(ctx context.Context, e *env, args []string) int {
 	if cmd != "describe" {
 		return e.fail(fmt.Errorf("%s is not supported: samsa's controller quorum voters are static (controller.quorum.voters) and cannot be changed at runtime", cmd))
 	}
-	if *controller != "" {
-		return e.fail(errors.New("--bootstrap-controller is not supported: samsa's controller listener does not serve DescribeQuorum or DescribeCluster (KIP-919); use --bootstrap-server with a broker's address"))
+	if *controller != "" && *conn.bootstrap != "" {
+		return e.usageFail(f, usagef("argument --bootstrap-controller: not allowed with argument --bootstrap-server"))
 	}
 	switch {
 	case *status && *replication:
@@ -82,20 +84,14 @@ func kafkaMetadataQuorum(ctx context.Context, e *env, args []string) int {
 		return terse(e, "One of --status or --replication must be specified with describe sub-command")
 	}
 
-	cl, err := conn.client(e, roleAdmin)
-	if err != nil {
-		return e.fail(err)
-	}
-	defer cl.Close()
 	var clusterID string
-	if *status {
-		md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
-		if err != nil {
-			return e.fail(err)
-		}
-		clusterID = md.Cluster
+	var part kmsg.DescribeQuorumResponseTopicPartition
+	var nodes []kmsg.DescribeQuorumResponseNode
+	if *controller != "" {
+		clusterID, part, nodes, err = quorumFromControllers(ctx, e, conn, *controller)
+	} else {
+		clusterID, part, nodes, err = quorumFromBrokers(ctx, e, conn, *status)
 	}
-	part, nodes, err := requestQuorum(ctx, cl)
 	if err != nil {
 		return e.fail(err)
 	}
@@ -117,6 +113,72 @@ func kafkaMetadataQuorum(ctx context.Context, e *env, args []string) int {
 	}
 	prettyPrintTable(e.stdout, replicationHeaders, rows)
 	return 0
+}
+
+// quorumFromBrokers asks the brokers (--bootstrap-server) for the quorum,
+// and with withID for the cluster id.
+func quorumFromBrokers(ctx context.Context, e *env, conn *kafkaConn, withID bool) (string, kmsg.DescribeQuorumResponseTopicPartition, []kmsg.DescribeQuorumResponseNode, error) {
+	cl, err := conn.client(e, roleAdmin)
+	if err != nil {
+		return "", kmsg.DescribeQuorumResponseTopicPartition{}, nil, err
+	}
+	defer cl.Close()
+	var clusterID string
+	if withID {
+		md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+		if err != nil {
+			return "", kmsg.DescribeQuorumResponseTopicPartition{}, nil, err
+		}
+		clusterID = md.Cluster
+	}
+	part, nodes, err := requestQuorum(ctx, cl)
+	return clusterID, part, nodes, err
+}
+
+// quorumFromControllers asks the controllers (--bootstrap-controller,
+// KIP-919): DescribeCluster with endpoint type 2 of the first that answers
+// names the voters and the active one, which is asked DescribeQuorum.
+func quorumFromControllers(ctx context.Context, e *env, conn *kafkaConn, addrs string) (string, kmsg.DescribeQuorumResponseTopicPartition, []kmsg.DescribeQuorumResponseNode, error) {
+	var none kmsg.DescribeQuorumResponseTopicPartition
+	p, err := conn.load(e)
+	if err != nil {
+		return "", none, nil, err
+	}
+	seeds := e.seedBrokers(addrs, &props{})
+	cl, err := e.newClient(seeds, p, roleAdmin)
+	if err != nil {
+		return "", none, nil, err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeClusterRequest()
+	req.EndpointType = 2
+	var dc *kmsg.DescribeClusterResponse
+	for _, b := range cl.SeedBrokers() {
+		resp, rerr := req.RequestWith(ctx, b)
+		if rerr == nil {
+			rerr = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		if rerr == nil {
+			dc = resp
+			break
+		}
+		err = rerr
+	}
+	if dc == nil {
+		return "", none, nil, fmt.Errorf("DescribeCluster from the controllers %s: %w", strings.Join(seeds, ","), err)
+	}
+	i := slices.IndexFunc(dc.Brokers, func(b kmsg.DescribeClusterResponseBroker) bool { return b.NodeID == dc.ControllerID })
+	if i < 0 {
+		return "", none, nil, fmt.Errorf("the controllers name no active controller (controller id %d)", dc.ControllerID)
+	}
+	active := net.JoinHostPort(dc.Brokers[i].Host, strconv.Itoa(int(dc.Brokers[i].Port)))
+	acl, err := e.newClient([]string{active}, p, roleAdmin)
+	if err != nil {
+		return "", none, nil, err
+	}
+	defer acl.Close()
+	part, nodes, err := requestQuorum(ctx, acl.SeedBrokers()[0])
+	return dc.ClusterID, part, nodes, err
 }
 
 // metadataQuorumCommand checks the positional arguments as argparse4j's

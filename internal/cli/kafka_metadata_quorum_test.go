@@ -174,7 +174,6 @@ CurrentObservers:       [{"id": 4, "directoryId": "AgICAgICAgICAgICAgICAg"}]
 			args []string
 			msg  string
 		}{
-			{[]string{"--bootstrap-controller", c.addr, "describe", "--status"}, "use --bootstrap-server"},
 			{[]string{"add-controller"}, "add-controller is not supported: samsa's controller quorum voters are static (controller.quorum.voters)"},
 			{[]string{"remove-controller", "--controller-id", "2", "--controller-directory-id", "AAAAAAAAAAAAAAAAAAAAAA"}, "remove-controller is not supported"},
 		} {
@@ -182,6 +181,20 @@ CurrentObservers:       [{"id": 4, "directoryId": "AgICAgICAgICAgICAgICAg"}]
 			if !strings.HasPrefix(r.stderr, "kafka-metadata-quorum.sh: ") || !strings.Contains(r.stderr, tc.msg) || strings.Count(r.stderr, "\n") != 1 {
 				t.Fatalf("%v: stderr %q lacks %q on one line", tc.args, r.stderr, tc.msg)
 			}
+		}
+	})
+
+	t.Run("--bootstrap-controller asks the controllers", func(t *testing.T) {
+		// kfake stands in for a controller listener: it answers
+		// DescribeCluster with itself as the active controller.
+		want := kmq("describe", "--status").ok(t)
+		got := c.run("", "kafka-metadata-quorum.sh", "--bootstrap-controller", c.addr, "describe", "--status").ok(t)
+		if got != want {
+			t.Fatalf("through the controllers:\n%s\nthrough the brokers:\n%s", got, want)
+		}
+		r := c.run("", "kafka-metadata-quorum.sh", "--bootstrap-server", c.addr, "--bootstrap-controller", c.addr, "describe", "--status").wantCode(t, 2)
+		if !strings.Contains(r.stderr, "argument --bootstrap-controller: not allowed with argument --bootstrap-server") {
+			t.Fatalf("both bootstrap flags: stderr %q", r.stderr)
 		}
 	})
 

@@ -205,6 +205,17 @@ func (c *Cluster) Addrs() []string {
 	return out
 }
 
+// ControllerAddrs returns the voters' controller listener addresses, in
+// node order.
+func (c *Cluster) ControllerAddrs() []string {
+	var addrs []string
+	for _, v := range strings.Split(c.brokers[0].props["controller.quorum.voters"], ",") {
+		_, addr, _ := strings.Cut(v, "@")
+		addrs = append(addrs, addr)
+	}
+	return addrs
+}
+
 // Node returns broker i (0-based).
 func (c *Cluster) Node(i int) *Node { return c.brokers[i] }
 

@@ -36,23 +36,12 @@ func (c *Controller) DescribeQuorum(_ context.Context, req *kmsg.DescribeQuorumR
 	if st.Role != quorum.RoleLeader {
 		return nil, ErrNotActive
 	}
-	resp := kmsg.NewPtrDescribeQuorumResponse()
-	resp.Version = req.Version
 	if len(req.Topics) != 1 || req.Topics[0].Topic != MetadataTopic ||
 		len(req.Topics[0].Partitions) != 1 || req.Topics[0].Partitions[0].Partition != 0 {
-		for _, rt := range req.Topics {
-			out := kmsg.NewDescribeQuorumResponseTopic()
-			out.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				op := kmsg.NewDescribeQuorumResponseTopicPartition()
-				op.Partition = rp.Partition
-				setErr(&op.ErrorCode, &op.ErrorMessage, kerr.UnknownTopicOrPartition, kerr.UnknownTopicOrPartition.Description)
-				out.Partitions = append(out.Partitions, op)
-			}
-			resp.Topics = append(resp.Topics, out)
-		}
-		return resp, nil
+		return QuorumErrorResponse(req, kerr.UnknownTopicOrPartition), nil
 	}
+	resp := kmsg.NewPtrDescribeQuorumResponse()
+	resp.Version = req.Version
 	p := kmsg.NewDescribeQuorumResponseTopicPartition()
 	p.LeaderID = nodeID(st.Leader)
 	p.LeaderEpoch = int32(st.Term)
@@ -71,6 +60,24 @@ func (c *Controller) DescribeQuorum(_ context.Context, req *kmsg.DescribeQuorumR
 		resp.Nodes = c.quorumNodes(st)
 	}
 	return resp, nil
+}
+
+// QuorumErrorResponse answers req with e for every partition it names.
+func QuorumErrorResponse(req *kmsg.DescribeQuorumRequest, e *kerr.Error) *kmsg.DescribeQuorumResponse {
+	resp := kmsg.NewPtrDescribeQuorumResponse()
+	resp.Version = req.Version
+	for _, rt := range req.Topics {
+		out := kmsg.NewDescribeQuorumResponseTopic()
+		out.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			op := kmsg.NewDescribeQuorumResponseTopicPartition()
+			op.Partition = rp.Partition
+			setErr(&op.ErrorCode, &op.ErrorMessage, e, e.Description)
+			out.Partitions = append(out.Partitions, op)
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	return resp
 }
 
 func nodeID(id uint64) int32 {
