@@ -6,6 +6,7 @@
 #   bench/compare.sh                 # everything, 3 rounds
 #   ROUNDS=1 bench/compare.sh        # quicker
 #   ONLY=produce bench/compare.sh    # one of: produce consume e2e rss
+#   BATCH=1048576 bench/compare.sh   # produce with franz-go's batch.size
 #
 # Load (issue #2): 1 KiB records, 8 partitions, one producer, acks=all,
 # linger.ms=5 and Kafka 4's other producer defaults (batch.size=16384, uniform
@@ -23,6 +24,7 @@ E2E_RECORDS=${E2E_RECORDS:-500000}              # 10 s at 50,000/s, after 1 s of
 E2E_RATE=${E2E_RATE:-50000}
 RSS_RECORDS=${RSS_RECORDS:-5242880}             # 5 GiB
 ONLY=${ONLY:-}
+BATCH=${BATCH:-16384}                           # batch.size of the produce measurements
 OUT=${OUT:-bench/out}
 SAMSA_ADDR=127.0.0.1:19092
 CTRL_ADDR=127.0.0.1:19093
@@ -103,7 +105,7 @@ record() { # name value
 
 produce() { # records
 	"$BIN" perf produce --bootstrap-server "$ADDR" --topic perf --num-records "$1" \
-		--record-size 1024 --throughput -1 --producer-props acks=all linger.ms=5 --json 2>/dev/null
+		--record-size 1024 --throughput -1 --producer-props acks=all linger.ms=5 "batch.size=$BATCH" --json 2>/dev/null
 }
 
 want() { [[ -z "$ONLY" || "$ONLY" == "$1" ]]; }
