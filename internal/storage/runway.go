@@ -14,8 +14,9 @@ import (
 // and fdatasync writes only data. PostgreSQL pre-zeroes its WAL for the
 // same reason.
 //
-// The zeros are written by a short-lived goroutine, in pieces that it
-// writes back at once (sync_file_range), so that a produce request's
+// The zeros are written by a short-lived goroutine, a step at a time (the
+// step grows with the writes: runwayMinStep), in pieces that it writes
+// back at once (sync_file_range), so that a produce request's
 // fdatasync neither writes them nor waits for them; the first fdatasync
 // after an extension writes the new size once. An append never overlaps a
 // zero write: one that would run past the zeros written so far takes
@@ -37,10 +38,14 @@ import (
 //     first zero header ends it as any torn tail would.
 
 const (
-	// runwayChunk is how much zero-filled file one extension adds; an
-	// extension starts when less than this is left.
-	runwayChunk = 1 << 20
-	// runwayPiece is how much of it is written and written back at a time.
+	// An extension adds the segment's step of zeros, and starts when less
+	// than a step is left. The step starts at runwayMinStep and doubles
+	// with each extension up to runwayChunk, so a partition written to
+	// now and then costs a few dozen KiB of zeros, not megabytes, and a
+	// busy one extends a megabyte at a time.
+	runwayMinStep = 64 << 10
+	runwayChunk   = 1 << 20
+	// runwayPiece is how much is written and written back at a time.
 	runwayPiece = 128 << 10
 )
 
@@ -75,12 +80,20 @@ func (s *segment) setZeroEnd(n int64) {
 	s.zeroStable.Store(n)
 }
 
-// maybeExtendRunway starts an extension of seg's runway when less than
-// runwayChunk of zeros is left past end, never past limit (the segment
-// size the log rolls at). Called with Log.mu held, in fsync mode.
+// runwayStep is the size of seg's next extension.
+func (s *segment) runwayStep() int64 {
+	if n := s.nextStep.Load(); n > 0 {
+		return n
+	}
+	return runwayMinStep
+}
+
+// maybeExtendRunway starts an extension of seg's runway when less than a
+// step of zeros is left past end, never past limit (the segment size the
+// log rolls at). Called with Log.mu held, in fsync mode.
 func (l *Log) maybeExtendRunway(seg *segment, end, limit int64) {
 	z := seg.zeroStable.Load()
-	if z-end >= runwayChunk || z >= limit || !seg.extending.CompareAndSwap(false, true) {
+	if z-end >= seg.runwayStep() || z >= limit || !seg.extending.CompareAndSwap(false, true) {
 		return
 	}
 	if !seg.tryAcquire() {
@@ -96,16 +109,19 @@ func (l *Log) maybeExtendRunway(seg *segment, end, limit int64) {
 	}()
 }
 
-// extendRunway zero-fills runwayChunk more of the file. A failed write is undone as far as it can be and turns the
-// runway off for this segment: it only costs speed. A failed write-back
-// is kept in bgErr for the flusher: the log cannot trust the file.
+// extendRunway zero-fills a step more of the file and doubles the step. A
+// failed write is undone as far as it can be and turns the runway off for
+// this segment: it only costs speed. A failed write-back is kept in bgErr
+// for the flusher: the log cannot trust the file.
 func (s *segment) extendRunway(limit int64) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	if s.runwayOff || s.deleted.Load() {
 		return
 	}
-	to := min(s.zeroEnd+runwayChunk, limit)
+	step := s.runwayStep()
+	s.nextStep.Store(min(2*step, runwayChunk))
+	to := min(s.zeroEnd+step, limit)
 	for off := s.zeroEnd; off < to; off = s.zeroEnd {
 		n := min(to-off, runwayPiece)
 		if err := s.pwriteFull(zeros[:n], off); err != nil {

@@ -107,10 +107,32 @@ func TestRunwayKeepsTheActiveFileAheadOfItsData(t *testing.T) {
 	if data != l.Size() {
 		t.Fatalf("batches end at %d, Size says %d", data, l.Size())
 	}
-	if length < data+runwayPiece || length > l.Config().SegmentBytes {
-		t.Fatalf("file of %d bytes for %d of data: want a runway of at least %d within the segment size", length, data, runwayPiece)
+	if length < data+runwayMinStep/2 || length > l.Config().SegmentBytes {
+		t.Fatalf("file of %d bytes for %d of data: want a runway of at least %d within the segment size", length, data, runwayMinStep/2)
 	}
 	wantBatches(t, l, 100)
+}
+
+// A partition written to once gets a runway of one small step; a busy one
+// works up to a megabyte at a time.
+func TestRunwayGrowsWithTheWrites(t *testing.T) {
+	_, l, _ := newLog(t, runwayConfig())
+	appendDurable(t, l, 1)
+	runwayIdle(t, l)
+	f := segmentFiles(t, l.dir)[0]
+	if length, data := fileLen(t, f), l.Size(); length <= data || length > data+runwayMinStep {
+		t.Fatalf("after one append: file of %d bytes for %d of data, want a runway of at most %d", length, data, runwayMinStep)
+	}
+	for range 30 {
+		appendDurable(t, l, 100) // about 100 KiB a time
+		runwayIdle(t, l)
+	}
+	l.mu.Lock()
+	step := l.activeLocked().runwayStep()
+	l.mu.Unlock()
+	if step != runwayChunk {
+		t.Fatalf("step %d after 3 MiB of appends, want %d", step, runwayChunk)
+	}
 }
 
 func TestRunwayOnlyInFsyncMode(t *testing.T) {

@@ -78,6 +78,7 @@ type segment struct {
 	zeroEnd    int64        // guarded by runMu: the file's length, ≥ size
 	zeroStable atomic.Int64 // zeroEnd, for appends' unlocked check
 	extending  atomic.Bool  // an extension goroutine is running
+	nextStep   atomic.Int64 // the next extension's size; 0 until the first
 	runwayOff  bool         // guarded by runMu: not active, or an extension failed
 	// bgErr is the first error of an extension's write-back: it consumed
 	// the file's write-back error (Linux reports one to each open file
