@@ -62,22 +62,16 @@ const syncFileRangeWriteWait = 1 | 2 | 4
 // writes under runMu. Called with Log.mu held.
 func (s *segment) writeAtEnd(b []byte, pos int64) error {
 	end := pos + int64(len(b))
-	if end <= s.zeroStable.Load() {
+	if end <= s.zeroEnd.Load() {
 		return s.pwriteFull(b, pos)
 	}
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	err := s.pwriteFull(b, pos)
-	if err == nil && end > s.zeroEnd {
-		s.setZeroEnd(end)
+	if err == nil && end > s.zeroEnd.Load() {
+		s.zeroEnd.Store(end)
 	}
 	return err
-}
-
-// setZeroEnd records the file's length. Called with runMu held.
-func (s *segment) setZeroEnd(n int64) {
-	s.zeroEnd = n
-	s.zeroStable.Store(n)
 }
 
 // runwayStep is the size of seg's next extension.
@@ -92,7 +86,7 @@ func (s *segment) runwayStep() int64 {
 // step of zeros is left past end, never past limit (the segment size the
 // log rolls at). Called with Log.mu held, in fsync mode.
 func (l *Log) maybeExtendRunway(seg *segment, end, limit int64) {
-	z := seg.zeroStable.Load()
+	z := seg.zeroEnd.Load()
 	if z-end >= seg.runwayStep() || z >= limit || !seg.extending.CompareAndSwap(false, true) {
 		return
 	}
@@ -121,8 +115,9 @@ func (s *segment) extendRunway(limit int64) {
 	}
 	step := s.runwayStep()
 	s.nextStep.Store(min(2*step, runwayChunk))
-	to := min(s.zeroEnd+step, limit)
-	for off := s.zeroEnd; off < to; off = s.zeroEnd {
+	from := s.zeroEnd.Load()
+	to := min(from+step, limit)
+	for off := from; off < to; off += runwayPiece {
 		n := min(to-off, runwayPiece)
 		if err := s.pwriteFull(zeros[:n], off); err != nil {
 			s.runwayOff = true
@@ -133,7 +128,7 @@ func (s *segment) extendRunway(limit int64) {
 			s.backgroundFailed(err)
 			return
 		}
-		s.setZeroEnd(off + n)
+		s.zeroEnd.Store(off + n)
 	}
 }
 
@@ -174,7 +169,7 @@ func (s *segment) trimRunway() error {
 	defer s.runMu.Unlock()
 	s.runwayOff = true
 	size := s.size.Load()
-	if s.zeroEnd <= size {
+	if s.zeroEnd.Load() <= size {
 		return nil
 	}
 	if err := s.truncateFileLocked(size); err != nil {

@@ -74,12 +74,11 @@ type segment struct {
 	// The zeroed runway ahead of the data (runway.go). runMu orders zero
 	// writes with appends past them, trims and truncations; Log.mu, when
 	// held, comes first.
-	runMu      sync.Mutex
-	zeroEnd    int64        // guarded by runMu: the file's length, ≥ size
-	zeroStable atomic.Int64 // zeroEnd, for appends' unlocked check
-	extending  atomic.Bool  // an extension goroutine is running
-	nextStep   atomic.Int64 // the next extension's size; 0 until the first
-	runwayOff  bool         // guarded by runMu: not active, or an extension failed
+	runMu     sync.Mutex
+	zeroEnd   atomic.Int64 // the file's length, ≥ size; stored with runMu held
+	extending atomic.Bool  // an extension goroutine is running
+	nextStep  atomic.Int64 // the next extension's size; 0 until the first
+	runwayOff bool         // guarded by runMu: not active, or an extension failed
 	// bgErr is the first error of an extension's write-back: it consumed
 	// the file's write-back error (Linux reports one to each open file
 	// once), so the flusher reports it instead.
@@ -121,7 +120,7 @@ func openSegment(dir string, base int64, create bool) (*segment, error) {
 		rollBaseTs: -1,
 	}
 	s.size.Store(st.Size())
-	s.setZeroEnd(st.Size())
+	s.zeroEnd.Store(st.Size())
 	s.nextOff.Store(-1)
 	s.refs.Store(1)
 	return s, nil
@@ -377,7 +376,7 @@ func (s *segment) truncateFileLocked(size int64) error {
 		return fmt.Errorf("truncate %s to %d: %w", s.logPath, size, err)
 	}
 	s.size.Store(size)
-	s.setZeroEnd(size)
+	s.zeroEnd.Store(size)
 	if s.syncedSize > size {
 		s.syncedSize = size
 	}
