@@ -84,26 +84,24 @@ func kafkaMetadataQuorum(ctx context.Context, e *env, args []string) int {
 		return terse(e, "One of --status or --replication must be specified with describe sub-command")
 	}
 
-	var clusterID string
-	var part kmsg.DescribeQuorumResponseTopicPartition
-	var nodes []kmsg.DescribeQuorumResponseNode
+	var q quorumView
 	if *controller != "" {
-		clusterID, part, nodes, err = quorumFromControllers(ctx, e, conn, *controller)
+		q, err = quorumFromControllers(ctx, e, conn, *controller)
 	} else {
-		clusterID, part, nodes, err = quorumFromBrokers(ctx, e, conn, *status)
+		q, err = quorumFromBrokers(ctx, e, conn, *status)
 	}
 	if err != nil {
 		return e.fail(err)
 	}
 	if *status {
-		out, err := quorumStatus(clusterID, part, nodes)
+		out, err := quorumStatus(q.clusterID, q.part, q.nodes)
 		if err != nil {
 			return e.fail(err)
 		}
 		fmt.Fprintln(e.stdout, out)
 		return 0
 	}
-	rows, err := replicationRows(part, *human, time.Now().UnixMilli())
+	rows, err := replicationRows(q.part, *human, time.Now().UnixMilli())
 	if err != nil {
 		var ia *illegalArg
 		if errors.As(err, &ia) {
@@ -115,39 +113,45 @@ func kafkaMetadataQuorum(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
+// quorumView is what describe prints from: the cluster id, the metadata
+// log's partition state and the voters' endpoints.
+type quorumView struct {
+	clusterID string
+	part      kmsg.DescribeQuorumResponseTopicPartition
+	nodes     []kmsg.DescribeQuorumResponseNode
+}
+
 // quorumFromBrokers asks the brokers (--bootstrap-server) for the quorum,
 // and with withID for the cluster id.
-func quorumFromBrokers(ctx context.Context, e *env, conn *kafkaConn, withID bool) (string, kmsg.DescribeQuorumResponseTopicPartition, []kmsg.DescribeQuorumResponseNode, error) {
+func quorumFromBrokers(ctx context.Context, e *env, conn *kafkaConn, withID bool) (q quorumView, err error) {
 	cl, err := conn.client(e, roleAdmin)
 	if err != nil {
-		return "", kmsg.DescribeQuorumResponseTopicPartition{}, nil, err
+		return q, err
 	}
 	defer cl.Close()
-	var clusterID string
 	if withID {
 		md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
 		if err != nil {
-			return "", kmsg.DescribeQuorumResponseTopicPartition{}, nil, err
+			return q, err
 		}
-		clusterID = md.Cluster
+		q.clusterID = md.Cluster
 	}
-	part, nodes, err := requestQuorum(ctx, cl)
-	return clusterID, part, nodes, err
+	q.part, q.nodes, err = requestQuorum(ctx, cl)
+	return q, err
 }
 
 // quorumFromControllers asks the controllers (--bootstrap-controller,
 // KIP-919): DescribeCluster with endpoint type 2 of the first that answers
 // names the voters and the active one, which is asked DescribeQuorum.
-func quorumFromControllers(ctx context.Context, e *env, conn *kafkaConn, addrs string) (string, kmsg.DescribeQuorumResponseTopicPartition, []kmsg.DescribeQuorumResponseNode, error) {
-	var none kmsg.DescribeQuorumResponseTopicPartition
+func quorumFromControllers(ctx context.Context, e *env, conn *kafkaConn, addrs string) (q quorumView, err error) {
 	p, err := conn.load(e)
 	if err != nil {
-		return "", none, nil, err
+		return q, err
 	}
 	seeds := e.seedBrokers(addrs, &props{})
 	cl, err := e.newClient(seeds, p, roleAdmin)
 	if err != nil {
-		return "", none, nil, err
+		return q, err
 	}
 	defer cl.Close()
 	req := kmsg.NewPtrDescribeClusterRequest()
@@ -165,20 +169,21 @@ func quorumFromControllers(ctx context.Context, e *env, conn *kafkaConn, addrs s
 		err = rerr
 	}
 	if dc == nil {
-		return "", none, nil, fmt.Errorf("DescribeCluster from the controllers %s: %w", strings.Join(seeds, ","), err)
+		return q, fmt.Errorf("DescribeCluster from the controllers %s: %w", strings.Join(seeds, ","), err)
 	}
 	i := slices.IndexFunc(dc.Brokers, func(b kmsg.DescribeClusterResponseBroker) bool { return b.NodeID == dc.ControllerID })
 	if i < 0 {
-		return "", none, nil, fmt.Errorf("the controllers name no active controller (controller id %d)", dc.ControllerID)
+		return q, fmt.Errorf("the controllers name no active controller (controller id %d)", dc.ControllerID)
 	}
 	active := net.JoinHostPort(dc.Brokers[i].Host, strconv.Itoa(int(dc.Brokers[i].Port)))
 	acl, err := e.newClient([]string{active}, p, roleAdmin)
 	if err != nil {
-		return "", none, nil, err
+		return q, err
 	}
 	defer acl.Close()
-	part, nodes, err := requestQuorum(ctx, acl.SeedBrokers()[0])
-	return dc.ClusterID, part, nodes, err
+	q.clusterID = dc.ClusterID
+	q.part, q.nodes, err = requestQuorum(ctx, acl.SeedBrokers()[0])
+	return q, err
 }
 
 // metadataQuorumCommand checks the positional arguments as argparse4j's
@@ -270,11 +275,7 @@ func quorumMembers(rs []kmsg.DescribeQuorumResponseTopicPartitionReplicaState, n
 				continue
 			}
 			for _, l := range n.Listeners {
-				host := l.Host
-				if strings.Contains(host, ":") {
-					host = "[" + host + "]"
-				}
-				eps = append(eps, fmt.Sprintf(`"%s://%s:%d"`, l.Name, host, l.Port))
+				eps = append(eps, fmt.Sprintf(`"%s://%s"`, l.Name, net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port)))))
 			}
 		}
 		if len(eps) > 0 {
