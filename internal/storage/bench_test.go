@@ -146,10 +146,9 @@ func BenchmarkOffsetForTimestamp(b *testing.B) {
 // costs the broker's storage in fsync mode: an idempotent franz-go producer
 // keeps one request in flight, carrying one ~16 KiB batch for each of 8
 // partitions, and its response waits until all 8 are durable. One op
-// appends to 8 logs and waits for all of them; cpu-us/op is the process's
-// user+system CPU per op (mostly the kernel's fdatasync work), which bounds
-// the single-producer fsync figure on a machine whose cores the client
-// shares.
+// appends to 8 logs and waits for all of them, so the op's time bounds
+// the single-producer fsync figure; p99-us is its tail, and cpu-us/op the
+// process's user+system CPU per op (mostly the kernel's fdatasync work).
 func BenchmarkFsyncRound(b *testing.B) {
 	cfg := benchConfig()
 	cfg.FlushMessages = 1
