@@ -59,6 +59,10 @@ func TestSeedClusterScenario(t *testing.T) {
 	if !slices.Equal(got, []string{"cluster", "hello", "samsa"}) {
 		t.Errorf("the console consumer on node 3 printed %q, want the three lines produced on node 1", r.Stdout)
 	}
+
+	t.Run("log pipeline", func(t *testing.T) {
+		checkLogPipeline(t, tools, "test", []string{"localhost:9092", "localhost:9093", "localhost:9094"})
+	})
 }
 
 // checkSeedDescribe checks kafka-topics.sh --describe output for topic

@@ -36,7 +36,9 @@
 //     killed, followers paused and leaders cut off; a killed follower
 //     rejoining the ISRs; a broker-only node joining; failover time.
 //   - cluster_seed_test.go: the three-broker scenario from
-//     examples/cluster/one-host, with Kafka's script names.
+//     examples/cluster/one-host, with Kafka's script names, and the seed
+//     documents' log pipeline (pipeline_test.go): rsyslog's imfile and
+//     omkafka in the place of Flume, tailing a file into topic test.
 //
 // The harness (broker_test.go, tools_test.go, wire_test.go) builds the binary
 // once in TestMain, starts brokers with a generated server.properties on
@@ -49,8 +51,9 @@
 // those addresses with nftables.
 //
 // Requirements: the Go toolchain, and for the client tests the Debian
-// packages kcat, python3-kafka and python3-confluent-kafka (the Python tests
-// run /usr/bin/python3, the interpreter those packages install into). Link
+// packages kcat, python3-kafka, python3-confluent-kafka (the Python tests
+// run /usr/bin/python3, the interpreter those packages install into) and
+// rsyslog-kafka (the log pipeline). Link
 // cuts need the nftables package and root (or CAP_NET_ADMIN). A missing
 // client skips its tests with a message naming the package to install;
 // with SAMSA_E2E=1, as CI sets it, a missing client fails them.
