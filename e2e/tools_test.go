@@ -115,9 +115,18 @@ func (r toolResult) String() string {
 // after limit.
 func runTool(t testing.TB, limit time.Duration, stdin string, name string, args ...string) toolResult {
 	t.Helper()
+	return runToolEnv(t, limit, nil, stdin, name, args...)
+}
+
+// runToolEnv is runTool with env added to the test's environment.
+func runToolEnv(t testing.TB, limit time.Duration, env []string, stdin string, name string, args ...string) toolResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer

@@ -24,6 +24,7 @@ func serve(ctx context.Context, args []string) int {
 	fs.Var(&overrides, "override", "`key=value` that overrides the file (repeatable), as kafka-server-start.sh takes it")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	daemon := fs.Bool("daemon", false, "start the server in the background, detached, with its output in $LOG_DIR/kafkaServer.out, and return (kafka-server-start.sh -daemon)")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "usage: samsa server [-c server.properties] [--override key=value]...\n\n")
 		fs.PrintDefaults()
@@ -39,6 +40,16 @@ func serve(ctx context.Context, args []string) int {
 	} else if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "samsa server: unexpected arguments %q\n", fs.Args())
 		return 2
+	}
+	if *daemon {
+		child := []string{"server", "--log-format", *logFormat, "--log-level", *logLevel}
+		if *file != "" {
+			child = append(child, "-c", *file)
+		}
+		for _, o := range overrides {
+			child = append(child, "--override", o)
+		}
+		return daemonize(os.Args[0], child)
 	}
 	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
 	if err != nil {

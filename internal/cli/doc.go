@@ -13,14 +13,16 @@
 //     columns, --format json where scripts want it.
 //   - The Kafka tool personalities: kafka-topics.sh,
 //     kafka-console-producer.sh, kafka-console-consumer.sh, kafka-consumer-groups.sh, kafka-configs.sh,
-//     kafka-metadata-quorum.sh, kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh and
-//     kafka-server-start.sh, with Kafka's flag names (old and KIP-1147
+//     kafka-metadata-quorum.sh, kafka-producer-perf-test.sh, kafka-consumer-perf-test.sh,
+//     kafka-server-start.sh and kafka-server-stop.sh, with Kafka's flag names (old and KIP-1147
 //     spellings) and Kafka's output formats, so runbooks keep working.
 //   - The flag layer (flags.go), Kafka client properties files and their
 //     mapping to kgo options (props.go, client.go, client_security.go).
 //
 // It does not own the broker: `samsa server` and kafka-server-start.sh hand
-// their arguments to the serve function cmd/samsa passes to Main.
+// their arguments to the serve function cmd/samsa passes to Main (which
+// also detaches the process for -daemon). kafka-server-stop.sh only finds
+// servers in /proc and signals them.
 //
 // # Dispatch
 //

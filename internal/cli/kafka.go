@@ -31,6 +31,7 @@ var personalities = []personality{
 	{"kafka-producer-perf-test.sh", kafkaProducerPerfTest},
 	{"kafka-consumer-perf-test.sh", kafkaConsumerPerfTest},
 	{"kafka-server-start.sh", kafkaServerStart},
+	{"kafka-server-stop.sh", kafkaServerStop},
 }
 
 // personalityFor finds the personality for a program or command name, with

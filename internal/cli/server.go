@@ -9,7 +9,7 @@ import (
 // server.go hands `samsa server …` and `kafka-server-start.sh …` to the
 // serve function cmd/samsa passes in; the cli package never starts a
 // broker. kafka-server-start.sh's arguments are translated into the one
-// form serve understands: -c FILE [--override k=v]...
+// form serve understands: [--daemon] -c FILE [--override k=v]...
 
 const serverStartUsage = "USAGE: kafka-server-start.sh [-daemon] server.properties [--override property=value]*"
 
@@ -25,12 +25,12 @@ func runServer(ctx context.Context, e *env, args []string) int {
 func kafkaServerStart(ctx context.Context, e *env, args []string) int {
 	var file string
 	var overrides []string
+	daemon := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "-daemon" || a == "--daemon":
-			fmt.Fprintf(e.stderr, "%s: -daemon is not supported: run samsa in the foreground under your service manager (systemd, a container runtime, ...)\n", e.prog)
-			return 2
+			daemon = true
 		case a == "-loggc":
 			e.warnf("-loggc is ignored: samsa has no JVM garbage collector log")
 		case a == "-name":
@@ -38,6 +38,8 @@ func kafkaServerStart(ctx context.Context, e *env, args []string) int {
 		case a == "-h" || a == "--help":
 			fmt.Fprintln(e.stdout, serverStartUsage)
 			fmt.Fprintln(e.stdout, "\nRuns a samsa broker with the given server.properties; --override sets a property.")
+			fmt.Fprintln(e.stdout, "-daemon runs it in the background, detached, with its output in $LOG_DIR/kafkaServer.out")
+			fmt.Fprintln(e.stdout, "(LOG_DIR defaults to logs/ beside the directory this program was run from, as in Kafka's layout).")
 			return 0
 		case a == "--version" || a == "-version":
 			fmt.Fprintf(e.stdout, "samsa %s\n", Version)
@@ -71,7 +73,11 @@ func kafkaServerStart(ctx context.Context, e *env, args []string) int {
 			return 2
 		}
 	}
-	serveArgs := []string{"-c", file}
+	var serveArgs []string
+	if daemon {
+		serveArgs = append(serveArgs, "--daemon")
+	}
+	serveArgs = append(serveArgs, "-c", file)
 	for _, o := range overrides {
 		serveArgs = append(serveArgs, "--override", o)
 	}

@@ -36,7 +36,8 @@ func TestServerStart(t *testing.T) {
 			[]string{"-c", "config/server.properties", "--override", "node.id=2", "--override", "log.dirs=/d"}, ""},
 		{"as a samsa subcommand", []string{"samsa", "kafka-server-start", "server.properties"}, 7,
 			[]string{"-c", "server.properties"}, ""},
-		{"-daemon is refused", []string{"kafka-server-start.sh", "-daemon", "server.properties"}, 2, nil, "service manager"},
+		{"-daemon asks serve to detach", []string{"kafka-server-start.sh", "-daemon", "server.properties", "--override", "a=b"}, 7,
+			[]string{"--daemon", "-c", "server.properties", "--override", "a=b"}, ""},
 		{"the properties file is required", []string{"kafka-server-start.sh"}, 2, nil, "USAGE: kafka-server-start.sh [-daemon] server.properties [--override property=value]*"},
 		{"an override needs a value", []string{"kafka-server-start.sh", "s.properties", "--override", "novalue"}, 2, nil, "property=value"},
 	} {
