@@ -397,3 +397,77 @@ func ok[R any](r R, err error) R {
 	}
 	return r
 }
+
+// One request may add at most 10,000 partitions, as in Kafka: a request for
+// millions would have the controller place and record every one of them.
+func TestPartitionsPerRequestAreBounded(t *testing.T) {
+	c, l := newTestController(t, "", "", "")
+	ctx := context.Background()
+	codes := func(resp *kmsg.CreateTopicsResponse) []int16 {
+		var out []int16
+		for _, rt := range resp.Topics {
+			out = append(out, rt.ErrorCode)
+		}
+		return out
+	}
+	policy := kerr.PolicyViolation.Code
+
+	// One topic far beyond the bound, and two that only together exceed it:
+	// every topic of such a request is refused, and nothing is created.
+	huge := createReq("huge", 2_000_000_000, 1)
+	if got := codes(ok(c.CreateTopics(ctx, huge))); !slices.Equal(got, []int16{policy}) {
+		t.Fatalf("2e9 partitions: codes %v, want POLICY_VIOLATION", got)
+	}
+	pair := createReq("a", 6_000, 1)
+	pair.Topics = append(pair.Topics, createReq("b", 5_000, 1).Topics...)
+	resp := ok(c.CreateTopics(ctx, pair))
+	if got := codes(resp); !slices.Equal(got, []int16{policy, policy}) {
+		t.Fatalf("6,000 + 5,000 partitions: codes %v, want POLICY_VIOLATION for both", got)
+	}
+	if msg := resp.Topics[0].ErrorMessage; msg == nil || *msg != "Excessively large number of partitions per request." {
+		t.Errorf("message %v, want Kafka's", msg)
+	}
+	if names := l.Image().TopicNames(); len(names) != 0 {
+		t.Fatalf("refused requests created topics %v", names)
+	}
+	// Exactly the bound is accepted.
+	edge := createReq("edge", 10_000, 1)
+	edge.ValidateOnly = true
+	if got := codes(ok(c.CreateTopics(ctx, edge))); !slices.Equal(got, []int16{0}) {
+		t.Fatalf("10,000 partitions: codes %v, want success", got)
+	}
+
+	// CreatePartitions counts what the request adds across its topics.
+	for _, name := range []string{"x", "y"} {
+		if code := ok(c.CreateTopics(ctx, createReq(name, 1, 1))).Topics[0].ErrorCode; code != 0 {
+			t.Fatalf("create %s: %v", name, kerr.ErrorForCode(code))
+		}
+	}
+	grow := func(counts map[string]int32) []int16 {
+		req := kmsg.NewPtrCreatePartitionsRequest()
+		for _, name := range []string{"x", "y"} {
+			if n, ok := counts[name]; ok {
+				rt := kmsg.NewCreatePartitionsRequestTopic()
+				rt.Topic, rt.Count = name, n
+				req.Topics = append(req.Topics, rt)
+			}
+		}
+		var out []int16
+		for _, rt := range ok(c.CreatePartitions(ctx, req)).Topics {
+			out = append(out, rt.ErrorCode)
+		}
+		return out
+	}
+	if got := grow(map[string]int32{"x": 2_000_000_000}); !slices.Equal(got, []int16{policy}) {
+		t.Fatalf("growing to 2e9 partitions: codes %v, want POLICY_VIOLATION", got)
+	}
+	if got := grow(map[string]int32{"x": 5_001, "y": 5_002}); !slices.Equal(got, []int16{policy, policy}) {
+		t.Fatalf("adding 5,000 + 5,001 partitions: codes %v, want POLICY_VIOLATION for both", got)
+	}
+	if got := grow(map[string]int32{"x": 3}); !slices.Equal(got, []int16{0}) {
+		t.Fatalf("adding 2 partitions: codes %v, want success", got)
+	}
+	if x, _ := l.Image().Topic("x"); len(x.Partitions) != 3 {
+		t.Fatalf("x has %d partitions, want 3", len(x.Partitions))
+	}
+}

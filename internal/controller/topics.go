@@ -31,10 +31,15 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 	var recs []metadata.Record
 	creating := map[string]bool{} // names created by this request, for collision checks
 	results := make([]*kmsg.CreateTopicsResponseTopic, len(req.Topics))
+	tooMany := c.partitionsRequested(req) > maxPartitionsPerRequest
 	for i, t := range req.Topics {
 		rt := kmsg.NewCreateTopicsResponseTopic()
 		rt.Topic = t.Topic
 		results[i] = &rt
+		if tooMany {
+			setErr(&rt.ErrorCode, &rt.ErrorMessage, kerr.PolicyViolation, "Excessively large number of partitions per request.")
+			continue
+		}
 		if seen[t.Topic] > 1 {
 			setErr(&rt.ErrorCode, &rt.ErrorMessage, kerr.InvalidRequest,
 				fmt.Sprintf("Create topics request from client contains multiple entries for the following topics: %s", t.Topic))
@@ -89,6 +94,30 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 }
 
 var clusterDefault = metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""}
+
+// maxPartitionsPerRequest bounds the partitions one CreateTopics or
+// CreatePartitions request may add, as Kafka's controller bounds them
+// (10,000 records per user operation): a single request asking for
+// millions would otherwise have the controller place, record and every
+// broker open them, and run out of memory doing so.
+const maxPartitionsPerRequest = 10_000
+
+// partitionsRequested is how many partitions req would create if every
+// topic in it were valid, counted as Kafka counts them.
+func (c *Controller) partitionsRequested(req *kmsg.CreateTopicsRequest) int64 {
+	var n int64
+	for _, t := range req.Topics {
+		switch {
+		case len(t.ReplicaAssignment) > 0:
+			n += int64(len(t.ReplicaAssignment))
+		case t.NumPartitions == -1:
+			n += int64(c.cfg.Broker.Topics.NumPartitions)
+		case t.NumPartitions > 0:
+			n += int64(t.NumPartitions)
+		}
+	}
+	return n
+}
 
 func countPartitions(recs []metadata.Record) int {
 	n := 0
@@ -302,13 +331,21 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreateParti
 	for _, t := range req.Topics {
 		seen[t.Topic]++
 	}
+	var adding int64
+	for _, t := range req.Topics {
+		if topic, ok := img.Topic(t.Topic); ok && int(t.Count) > len(topic.Partitions) {
+			adding += int64(int(t.Count) - len(topic.Partitions))
+		}
+	}
 	var recs []metadata.Record
 	for _, t := range req.Topics {
 		out := kmsg.NewCreatePartitionsResponseTopic()
 		out.Topic = t.Topic
 		var topicRecs []metadata.Record
 		var err error
-		if seen[t.Topic] > 1 {
+		if adding > maxPartitionsPerRequest {
+			err = kerrf(kerr.PolicyViolation, "Unable to perform excessively large batch operation.")
+		} else if seen[t.Topic] > 1 {
 			err = kerrf(kerr.InvalidRequest, "Duplicate topic in request.")
 		} else {
 			topicRecs, err = c.decideCreatePartitions(img, t)
