@@ -48,18 +48,41 @@ type Node struct {
 	ID     int32
 	Dir    string
 	props  map[string]string
+	log    slog.Handler // nil: discarded (or stderr with SAMSA_TEST_LOG)
 	b      *broker.Broker
 	cancel context.CancelFunc
 	done   chan error
 	addr   string // host:port of the client listener, stable across restarts
 }
 
-// Option adjusts the server.properties of every broker.
-type Option func(props map[string]string)
+// Option adjusts how every broker starts.
+type Option func(*setup)
+
+// setup is what an Option adjusts: one node's server.properties and where
+// its log goes.
+type setup struct {
+	props map[string]string
+	log   slog.Handler
+}
 
 // WithProps sets server.properties keys on every broker.
 func WithProps(kv map[string]string) Option {
-	return func(p map[string]string) { maps.Copy(p, kv) }
+	return func(s *setup) { maps.Copy(s.props, kv) }
+}
+
+// WithLog sends every broker's log to h. Without it the log is discarded,
+// or printed when SAMSA_TEST_LOG is set.
+func WithLog(h slog.Handler) Option {
+	return func(s *setup) { s.log = h }
+}
+
+// configure applies opts to n.
+func (n *Node) configure(opts []Option) {
+	s := setup{props: n.props, log: n.log}
+	for _, o := range opts {
+		o(&s)
+	}
+	n.log = s.log
 }
 
 // Start starts a one-node cluster (broker and controller in one process)
@@ -76,9 +99,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 		"num.partitions":                   "1",
 		"group.initial.rebalance.delay.ms": "0",
 	}
-	for _, o := range opts {
-		o(n.props)
-	}
+	n.configure(opts)
 	c.brokers = append(c.brokers, n)
 	c.startNode(n)
 	t.Cleanup(c.Stop)
@@ -108,9 +129,7 @@ func StartN(t testing.TB, n int, opts ...Option) *Cluster {
 	}
 	for _, node := range c.brokers {
 		node.props["controller.quorum.voters"] = strings.Join(voters, ",")
-		for _, o := range opts {
-			o(node.props)
-		}
+		node.configure(opts)
 	}
 	t.Cleanup(c.Stop)
 	errs := make(chan error, n)
@@ -139,9 +158,8 @@ func (c *Cluster) AddBroker(opts ...Option) int {
 	n.props["process.roles"] = "broker"
 	n.props["listeners"] = "PLAINTEXT://127.0.0.1:" + strconv.Itoa(freePort(c.t))
 	n.props["log.dirs"] = n.Dir
-	for _, o := range opts {
-		o(n.props)
-	}
+	n.log = first.log
+	n.configure(opts)
 	c.brokers = append(c.brokers, n)
 	c.startNode(n)
 	return id - 1
@@ -174,7 +192,10 @@ func (c *Cluster) launch(n *Node) error {
 		return fmt.Errorf("broker %d config: %w", n.ID, err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("SAMSA_TEST_LOG") != "" {
+	switch {
+	case n.log != nil:
+		log = slog.New(n.log)
+	case os.Getenv("SAMSA_TEST_LOG") != "":
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	b, err := broker.New(cfg, log)
