@@ -96,7 +96,10 @@ func kafkaServerStop(_ context.Context, e *env, args []string) int {
 				e.warnf("cannot read the configuration of process %d (%v); left alone", s.pid, err)
 				continue
 			}
-			if nodeID >= 0 && int64(cfg.NodeID) != nodeID || role != "" && !cfg.HasRole(role) {
+			if nodeID >= 0 && int64(cfg.NodeID) != nodeID {
+				continue
+			}
+			if role != "" && !cfg.HasRole(role) {
 				continue
 			}
 		}
