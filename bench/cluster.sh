@@ -6,8 +6,8 @@
 #     replicas on a three-node cluster against a topic with one replica on a
 #     one-node cluster, alternating in each round; the ratio is the figure.
 #     It runs twice: with Kafka's producer defaults (batch.size=16384; the
-#     idempotent franz-go producer keeps one request in flight per broker,
-#     so a request carries one 16 KiB batch per partition and this is a
+#     idempotent franz-go producer keeps at most five requests in flight per
+#     broker, each with one 16 KiB batch per partition, so this is a
 #     latency measurement: each acks=all round trip adds two network hops
 #     and a follower fsync), and with batch.size=1048576 (franz-go's
 #     default), a throughput setting;
