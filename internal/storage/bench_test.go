@@ -143,12 +143,13 @@ func BenchmarkOffsetForTimestamp(b *testing.B) {
 }
 
 // BenchmarkFsyncRound is what one produce request of `samsa perf produce`
-// costs the broker's storage in fsync mode: an idempotent franz-go producer
-// keeps one request in flight, carrying one ~16 KiB batch for each of 8
-// partitions, and its response waits until all 8 are durable. One op
-// appends to 8 logs and waits for all of them, so the op's time bounds
-// the single-producer fsync figure; p99-us is its tail, and cpu-us/op the
-// process's user+system CPU per op (mostly the kernel's fdatasync work).
+// costs the broker's storage in fsync mode: a request of an idempotent
+// franz-go producer carries one ~16 KiB batch for each of 8 partitions, and
+// its response waits until all 8 are durable. One op appends to 8 logs and
+// waits for all of them; p99-us is its tail, and cpu-us/op the process's
+// user+system CPU per op (mostly the kernel's fdatasync work). The producer
+// keeps up to five such requests in flight, whose batches share rounds, so
+// this is the round's cost at its smallest, not the producer's figure.
 func BenchmarkFsyncRound(b *testing.B) {
 	cfg := benchConfig()
 	cfg.FlushMessages = 1
