@@ -27,6 +27,9 @@
 //   - groups_failover_test.go: consumers killed with SIGKILL (samsa consume
 //     -g, confluent-kafka committing by hand): their partitions move, and
 //     nothing is lost or consumed twice but what the last commit allows.
+//   - groups_coordinator_test.go: a group on three nodes whose coordinator
+//     is killed with SIGKILL: the new coordinator has every acknowledged
+//     commit, consuming and committing go on, and nothing goes back.
 //   - groups_members_test.go: members joining and leaving — franz-go's
 //     cooperative-sticky and range balancers, static membership and
 //     fencing, kcat -G.
