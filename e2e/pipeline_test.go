@@ -31,9 +31,7 @@ var sogouLines = []string{
 func checkLogPipeline(t *testing.T, tools, topic string, brokers []string) {
 	dir := t.TempDir()
 	logFile := filepath.Join(dir, "sogou.log")
-	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, logFile, "")
 	if err := os.Mkdir(filepath.Join(dir, "work"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -37,10 +37,10 @@ func FuzzHandle(f *testing.F) {
 	c := clustertest.Start(f, clustertest.WithLog(panics),
 		clustertest.WithProps(map[string]string{"group.min.session.timeout.ms": "10"}))
 	addr := c.Addrs()[0]
-	served := servedVersions(f, addr)
 	cl := c.Client(f)
+	served := servedVersions(f, cl)
 	c.CreateTopic(f, "fuzz", 1, 1, nil)
-	produceSync(f, cl, &kgo.Record{Topic: "fuzz", Value: []byte("seed")})
+	produceAll(f, cl, &kgo.Record{Topic: "fuzz", Value: []byte("seed")})
 
 	fuzzing := flag.Lookup("test.fuzz").Value.String() != ""
 	for key, vr := range served {
@@ -178,19 +178,7 @@ func sendRaw(t *testing.T, addr string, key, version int16, body []byte) {
 		t.Fatalf("dial: %v", err)
 	}
 	defer conn.Close()
-	req := kmsg.RequestForKey(key)
-	req.SetVersion(version)
-	frame := make([]byte, 4, 64+len(body))
-	frame = binary.BigEndian.AppendUint16(frame, uint16(key))
-	frame = binary.BigEndian.AppendUint16(frame, uint16(version))
-	frame = binary.BigEndian.AppendUint32(frame, 1)
-	frame = binary.BigEndian.AppendUint16(frame, 4)
-	frame = append(frame, "fuzz"...)
-	if req.IsFlexible() {
-		frame = append(frame, 0) // no tagged fields in the header
-	}
-	frame = append(frame, body...)
-	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	frame := requestFrame(key, version, 1, body)
 	conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
 	if _, err := conn.Write(frame); err != nil {
 		return
@@ -204,16 +192,9 @@ func sendRaw(t *testing.T, addr string, key, version int16, body []byte) {
 
 // servedVersions asks the broker which versions of which requests it
 // serves.
-func servedVersions(tb testing.TB, addr string) map[int16][2]int16 {
+func servedVersions(tb testing.TB, cl *kgo.Client) map[int16][2]int16 {
 	tb.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctx, cl)
+	resp, err := kmsg.NewPtrApiVersionsRequest().RequestWith(ctxT(tb), cl)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -222,15 +203,6 @@ func servedVersions(tb testing.TB, addr string) map[int16][2]int16 {
 		out[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
 	return out
-}
-
-func produceSync(tb testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		tb.Fatalf("produce: %v", err)
-	}
 }
 
 // panicCatcher is a log handler that keeps the server's reports of

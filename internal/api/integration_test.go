@@ -15,14 +15,14 @@ import (
 	"github.com/samsa-io/samsa/internal/clustertest"
 )
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
 // produceAll produces records synchronously and fails the test on error.
-func produceAll(t *testing.T, cl *kgo.Client, recs ...*kgo.Record) {
+func produceAll(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
 	t.Helper()
 	if err := cl.ProduceSync(ctxT(t), recs...).FirstErr(); err != nil {
 		t.Fatalf("produce: %v", err)

@@ -38,20 +38,29 @@ func (rc *rawConn) send(t *testing.T, req kmsg.Request, version int16) {
 	t.Helper()
 	req.SetVersion(version)
 	rc.corr++
-	b := binary.BigEndian.AppendUint32(nil, 0)
-	b = binary.BigEndian.AppendUint16(b, uint16(req.Key()))
-	b = binary.BigEndian.AppendUint16(b, uint16(version))
-	b = binary.BigEndian.AppendUint32(b, uint32(rc.corr))
-	b = binary.BigEndian.AppendUint16(b, 4)
-	b = append(b, "test"...)
-	if req.IsFlexible() {
-		b = append(b, 0)
-	}
-	b = req.AppendTo(b)
-	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	b := requestFrame(req.Key(), version, rc.corr, req.AppendTo(nil))
 	if _, err := rc.c.Write(b); err != nil {
 		t.Fatalf("send: %v", err)
 	}
+}
+
+// requestFrame frames body as request key at version: the size, then the
+// request header that version takes (client id "test"), then body.
+func requestFrame(key, version int16, corr int32, body []byte) []byte {
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, 20+len(body)), 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(key))
+	b = binary.BigEndian.AppendUint16(b, uint16(version))
+	b = binary.BigEndian.AppendUint32(b, uint32(corr))
+	b = binary.BigEndian.AppendUint16(b, 4)
+	b = append(b, "test"...)
+	req := kmsg.RequestForKey(key)
+	req.SetVersion(version)
+	if req.IsFlexible() {
+		b = append(b, 0) // no tagged fields in the header
+	}
+	b = append(b, body...)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return b
 }
 
 // roundTrip sends req and decodes the next response, checking that its
