@@ -28,6 +28,7 @@ var personalities = []personality{
 	{"kafka-consumer-groups.sh", kafkaConsumerGroups},
 	{"kafka-configs.sh", kafkaConfigs},
 	{"kafka-metadata-quorum.sh", kafkaMetadataQuorum},
+	{"kafka-reassign-partitions.sh", kafkaReassignPartitions},
 	{"kafka-leader-election.sh", kafkaLeaderElection},
 	{"kafka-producer-perf-test.sh", kafkaProducerPerfTest},
 	{"kafka-consumer-perf-test.sh", kafkaConsumerPerfTest},
