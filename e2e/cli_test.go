@@ -21,7 +21,7 @@ import (
 func kafkaTools(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, name := range []string{"kafka-topics.sh", "kafka-console-producer.sh", "kafka-console-consumer.sh", "kafka-consumer-groups.sh", "kafka-server-start.sh", "kafka-server-stop.sh"} {
+	for _, name := range []string{"kafka-topics.sh", "kafka-console-producer.sh", "kafka-console-consumer.sh", "kafka-consumer-groups.sh", "kafka-server-start.sh", "kafka-server-stop.sh", "kafka-storage.sh"} {
 		if err := os.Symlink(samsaBin, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/samsa-io/samsa/internal/broker"
 	"github.com/samsa-io/samsa/internal/cli"
 )
 
@@ -41,7 +42,7 @@ func run() int {
 		Stderr:     os.Stderr,
 		Getenv:     os.Getenv,
 		IsTerminal: isTerminal(os.Stdin),
-	}, serve)
+	}, cli.Node{Serve: serve, Format: broker.Format})
 }
 
 // startCPUProfile writes a CPU profile to path until the returned function

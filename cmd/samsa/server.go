@@ -64,6 +64,13 @@ func serve(ctx context.Context, args []string) int {
 	for _, w := range warnings {
 		log.Warn(w.Message, "key", w.Key)
 	}
+	// A node configured with controller.quorum.bootstrap.servers finds its
+	// voters first: recorded by kafka-storage.sh format, or from the
+	// controllers.
+	if cfg, err = broker.ResolveVoters(ctx, cfg, log); err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
 	b, err := broker.New(cfg, log)
 	if err != nil {
 		log.Error("cannot start", "err", err)

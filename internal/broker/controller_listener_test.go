@@ -101,7 +101,7 @@ func TestControllerListenerServesBootstrapControllers(t *testing.T) {
 	// Kafka's tool does the same through samsa's personality of it.
 	var stdout, stderr strings.Builder
 	code := cli.Main(context.Background(), []string{"kafka-metadata-quorum.sh", "--bootstrap-controller", addrs[2], "describe", "--status"},
-		cli.IO{Stdout: &stdout, Stderr: &stderr}, nil)
+		cli.IO{Stdout: &stdout, Stderr: &stderr}, cli.Node{})
 	leaderLine := fmt.Sprintf("LeaderId:               %d\n", dc.ControllerID)
 	if code != 0 || !strings.Contains(stdout.String(), leaderLine) || strings.Count(stdout.String(), `"endpoints": ["CONTROLLER://`) != 3 {
 		t.Fatalf("kafka-metadata-quorum.sh --bootstrap-controller: exit %d\n%s%s", code, stdout.String(), stderr.String())

@@ -20,8 +20,9 @@
 //     mapping to kgo options (props.go, client.go, client_security.go).
 //
 // It does not own the broker: `samsa server` and kafka-server-start.sh hand
-// their arguments to the serve function cmd/samsa passes to Main (which
-// also detaches the process for -daemon). kafka-server-stop.sh only finds
+// their arguments to the Serve function cmd/samsa passes to Main (which
+// also detaches the process for -daemon), and kafka-storage.sh format
+// hands its request to Format. kafka-server-stop.sh only finds
 // servers in /proc and signals them.
 //
 // # Dispatch

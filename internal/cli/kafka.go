@@ -34,6 +34,7 @@ var personalities = []personality{
 	{"kafka-consumer-perf-test.sh", kafkaConsumerPerfTest},
 	{"kafka-server-start.sh", kafkaServerStart},
 	{"kafka-server-stop.sh", kafkaServerStop},
+	{"kafka-storage.sh", kafkaStorage},
 }
 
 // personalityFor finds the personality for a program or command name, with

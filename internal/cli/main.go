@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-io/samsa/internal/config"
 )
 
 // Version is printed by `samsa version` and the personalities' --version.
@@ -38,7 +40,7 @@ type env struct {
 	stderr     io.Writer
 	getenv     func(string) string
 	isTerminal bool
-	serve      func(ctx context.Context, args []string) int
+	node       Node
 	prog       string // name used in messages: "samsa topic create", "kafka-topics.sh"
 	warned     map[string]bool
 }
@@ -55,21 +57,30 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// Node is what the cli package cannot do itself and cmd/samsa lends it: run
+// a broker (Serve, for `samsa server` and kafka-server-start.sh) and prepare
+// a node's log directories (Format, for kafka-storage.sh format). The
+// commands that need a missing one fail with a message.
+type Node struct {
+	Serve  func(ctx context.Context, args []string) int
+	Format func(cfg *config.Broker, req config.FormatRequest, out io.Writer) error
+}
+
 // Main runs the samsa command line. args[0] is the program name: when its
 // base name is a Kafka tool personality (kafka-topics.sh, kafka-topics, …)
 // that personality runs; otherwise args[1] selects a samsa noun or, as
-// `samsa kafka-topics.sh …`, a personality. serve runs the broker for
+// `samsa kafka-topics.sh …`, a personality. node runs the broker for
 // `samsa server …` and `kafka-server-start.sh …` (the cli package never
 // starts a broker itself). Returns the process exit code: 0 success, 1 the
 // operation failed, 2 the command line was wrong.
-func Main(ctx context.Context, args []string, stdio IO, serve func(ctx context.Context, args []string) int) int {
+func Main(ctx context.Context, args []string, stdio IO, node Node) int {
 	e := &env{
 		stdin:      stdio.Stdin,
 		stdout:     &lockedWriter{w: orDiscard(stdio.Stdout)},
 		stderr:     &lockedWriter{w: orDiscard(stdio.Stderr)},
 		getenv:     stdio.Getenv,
 		isTerminal: stdio.IsTerminal,
-		serve:      serve,
+		node:       node,
 		prog:       "samsa",
 		warned:     map[string]bool{},
 	}
@@ -103,7 +114,7 @@ func Main(ctx context.Context, args []string, stdio IO, serve func(ctx context.C
 	switch name {
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
-			return Main(ctx, append([]string{"samsa"}, rest[0], "--help"), stdio, serve)
+			return Main(ctx, append([]string{"samsa"}, rest[0], "--help"), stdio, node)
 		}
 		topUsage(e.stdout)
 		return 0

@@ -70,7 +70,7 @@ func runMain(t *testing.T, brokers string, tty bool, stdin string, args ...strin
 			return ""
 		},
 		IsTerminal: tty,
-	}, nil)
+	}, Node{})
 	if ctx.Err() != nil {
 		t.Fatalf("%v: did not finish within the deadline; stdout:\n%s\nstderr:\n%s", args, out.String(), errb.String())
 	}

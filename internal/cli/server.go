@@ -7,18 +7,18 @@ import (
 )
 
 // server.go hands `samsa server …` and `kafka-server-start.sh …` to the
-// serve function cmd/samsa passes in; the cli package never starts a
+// Serve function cmd/samsa passes in (Node); the cli package never starts a
 // broker. kafka-server-start.sh's arguments are translated into the one
 // form serve understands: [--daemon] -c FILE [--override k=v]...
 
 const serverStartUsage = "USAGE: kafka-server-start.sh [-daemon] server.properties [--override property=value]*"
 
 func runServer(ctx context.Context, e *env, args []string) int {
-	if e.serve == nil {
+	if e.node.Serve == nil {
 		fmt.Fprintf(e.stderr, "%s: this build cannot run a broker\n", e.prog)
 		return 1
 	}
-	return e.serve(ctx, args)
+	return e.node.Serve(ctx, args)
 }
 
 // kafkaServerStart is the kafka-server-start.sh personality.

@@ -77,7 +77,7 @@ func TestServerStop(t *testing.T) {
 		}
 		var out, errb bytes.Buffer
 		code = Main(context.Background(), append([]string{"kafka-server-stop.sh"}, args...),
-			IO{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}, nil)
+			IO{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}, Node{})
 		slices.Sort(signalled)
 		return code, signalled, sig, out.String(), errb.String()
 	}

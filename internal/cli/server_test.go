@@ -14,10 +14,10 @@ func TestServerStart(t *testing.T) {
 		called := false
 		var errb bytes.Buffer
 		code := Main(context.Background(), args, IO{Stdout: &bytes.Buffer{}, Stderr: &errb},
-			func(_ context.Context, a []string) int {
+			Node{Serve: func(_ context.Context, a []string) int {
 				called, got = true, a
 				return 7
-			})
+			}})
 		if !called {
 			got = nil
 		}

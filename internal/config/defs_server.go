@@ -21,7 +21,7 @@ var serverDefs = []Def{
 		Doc:   "Static metadata quorum as id@host:port,...; every node of a cluster lists the same voters (samsa: implied as a single voter, this node, when neither this nor controller.quorum.bootstrap.servers is set)."},
 	{Name: "controller.quorum.bootstrap.servers", Type: TypeList, Default: "", Importance: High,
 		Valid: funcValidator{fn: checkBootstrapServers, text: "non-empty list"},
-		Doc:   "host:port,... of controllers a node contacts to find the quorum when the voter set is dynamic (KIP-853)."},
+		Doc:   "host:port,... of controllers a node contacts to find the quorum when controller.quorum.voters is not set (KIP-853). samsa: a controller takes its voters from kafka-storage.sh format (--standalone or --initial-controllers); a broker asks these servers for them at its start."},
 	{Name: "controller.quorum.election.timeout.ms", Type: TypeInt, Default: "1000", Importance: High,
 		Doc: "Milliseconds a voter waits without hearing from a leader before it starts an election."},
 	{Name: "controller.quorum.fetch.timeout.ms", Type: TypeInt, Default: "2000", Importance: High,

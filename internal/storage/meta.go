@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,4 +189,19 @@ func readMeta(path string) (m Meta, ok bool, err error) {
 	}
 	m, err = decodeMeta(data)
 	return m, err == nil, err
+}
+
+// ReadMetaFile reads dir's meta.properties without opening the directory
+// (kafka-storage.sh format and info); ok is false when there is none.
+func ReadMetaFile(dir string) (m Meta, ok bool, err error) {
+	return readMeta(filepath.Join(dir, metaFile))
+}
+
+// WriteMetaFile writes dir's meta.properties atomically, creating dir if
+// need be. Only for a directory no running Dir has open.
+func WriteMetaFile(dir string, m Meta) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, metaFile), encodeMeta(m))
 }
