@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -339,69 +338,4 @@ func compactJSON(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return b.String()
-}
-
-// javaHashOrder returns tps, without repeats, in the order Kafka iterates a
-// java.util.HashSet (or a HashMap's keys) it filled with them in the order
-// given. Kafka prints each group of partitions in that order, which looks
-// random but is fixed: a HashMap iterates its buckets in index order, and a
-// bucket's entries in the order they arrived (a resize keeps that order).
-// The index is the spread TopicPartition.hashCode masked by the capacity,
-// which starts at 16 and doubles when the map is over three quarters full,
-// or when a bucket reaches nine entries while the capacity is below 64. Not
-// modelled: a bucket of nine or more entries in a larger table, which Java
-// turns into a tree and iterates in another order (with at most 3/4 of an
-// entry per bucket on average, that takes a pathological set of names).
-func javaHashOrder(tps []topicPartition) []topicPartition {
-	type entry struct {
-		tp   topicPartition
-		hash uint32
-	}
-	var entries []entry
-	seen := map[topicPartition]bool{}
-	capacity := uint32(16)
-	buckets := map[uint32]int{}
-	rehash := func() {
-		clear(buckets)
-		for _, en := range entries {
-			buckets[en.hash&(capacity-1)]++
-		}
-	}
-	for _, tp := range tps {
-		if seen[tp] {
-			continue
-		}
-		seen[tp] = true
-		h := uint32(javaTopicPartitionHash(tp))
-		h ^= h >> 16 // HashMap.hash
-		entries = append(entries, entry{tp, h})
-		buckets[h&(capacity-1)]++
-		if buckets[h&(capacity-1)] >= 9 && capacity < 64 {
-			capacity *= 2 // treeifyBin resizes a small table instead
-			rehash()
-		}
-		if uint32(len(entries)) > capacity/4*3 {
-			capacity *= 2
-			rehash()
-		}
-	}
-	slices.SortStableFunc(entries, func(a, b entry) int {
-		return int(a.hash&(capacity-1)) - int(b.hash&(capacity-1))
-	})
-	out := make([]topicPartition, len(entries))
-	for i, en := range entries {
-		out[i] = en.tp
-	}
-	return out
-}
-
-// javaTopicPartitionHash is TopicPartition.hashCode: 31 * (31 + partition)
-// + topic.hashCode(), where String.hashCode sums the UTF-16 code units
-// times powers of 31, all in wrapping 32-bit arithmetic.
-func javaTopicPartitionHash(tp topicPartition) int32 {
-	var s int32
-	for _, u := range utf16.Encode([]rune(tp.topic)) {
-		s = 31*s + int32(u)
-	}
-	return 31*(31+tp.partition) + s
 }
