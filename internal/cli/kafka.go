@@ -34,6 +34,7 @@ var personalities = []personality{
 	{"kafka-delete-records.sh", kafkaDeleteRecords},
 	{"kafka-log-dirs.sh", kafkaLogDirs},
 	{"kafka-broker-api-versions.sh", kafkaBrokerAPIVersions},
+	{"kafka-cluster.sh", kafkaCluster},
 	{"kafka-producer-perf-test.sh", kafkaProducerPerfTest},
 	{"kafka-consumer-perf-test.sh", kafkaConsumerPerfTest},
 	{"kafka-server-start.sh", kafkaServerStart},
