@@ -78,7 +78,7 @@ func (h *Handler) awaitFetch(ctx context.Context, c *call, plan *fetchPlan, dead
 	w := partition.NewWaiter()
 	for _, it := range plan.items {
 		if it.p != nil {
-			it.p.Watch(w)
+			it.p.Watch(w, plan.replica >= 0)
 			defer it.p.Unwatch(w)
 		}
 	}

@@ -77,9 +77,13 @@ type Partition struct {
 
 	hw atomic.Int64 // high watermark
 
-	notifyMu sync.Mutex           // guards advanced and waiters
-	advanced chan struct{}        // closed, then replaced, whenever hw or the durable offset moves
-	waiters  map[*Waiter]struct{} // long-polling fetches watching this partition
+	notifyMu sync.Mutex    // guards advanced and the waiter sets
+	advanced chan struct{} // closed, then replaced, whenever hw or the durable offset moves
+	// waiters are long-polling fetches watching this partition: consumers,
+	// which only the high watermark, the durable offset or a role change can
+	// give news, and followers (appendWaiters), which every append can.
+	waiters       map[*Waiter]struct{}
+	appendWaiters map[*Waiter]struct{}
 }
 
 func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, cutOff *atomic.Bool, lease func() bool, logger *slog.Logger) *Partition {
@@ -87,10 +91,11 @@ func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, c
 		cutOff: cutOff, lease: lease,
 		Topic: topic, ID: id, TopicID: topicID, nodeID: nodeID,
 		leaderID: -1, leaderEpoch: -1,
-		logger:   logger.With("topic", topic, "partition", id),
-		advanced: make(chan struct{}),
-		waiters:  map[*Waiter]struct{}{},
-		now:      time.Now,
+		logger:        logger.With("topic", topic, "partition", id),
+		advanced:      make(chan struct{}),
+		waiters:       map[*Waiter]struct{}{},
+		appendWaiters: map[*Waiter]struct{}{},
+		now:           time.Now,
 	}
 }
 
@@ -122,10 +127,11 @@ func (p *Partition) leading() bool {
 	return p.leader && !p.cutOff.Load() && (p.lease == nil || p.lease())
 }
 
-// onDurable is the log's callback when more of it became durable.
+// onDurable is the log's callback when more of it became durable. Fetches
+// are woken only if that moved the high watermark (raiseHW).
 func (p *Partition) onDurable(int64) {
 	p.maybeAdvanceHW()
-	p.wake() // acks=1 waiters wait on the durable offset itself
+	p.wakeAcks() // acks=1 waiters wait on the durable offset itself
 }
 
 // wake tells everything waiting on this partition to look again.
@@ -133,13 +139,35 @@ func (p *Partition) wake() {
 	p.notifyMu.Lock()
 	close(p.advanced)
 	p.advanced = make(chan struct{})
-	for w := range p.waiters {
+	signal(p.waiters)
+	signal(p.appendWaiters)
+	p.notifyMu.Unlock()
+}
+
+// wakeAcks tells the produce requests waiting for their acks to look again.
+func (p *Partition) wakeAcks() {
+	p.notifyMu.Lock()
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+	p.notifyMu.Unlock()
+}
+
+// wakeAppend tells the fetches that read past the high watermark (the
+// followers') that the log grew. A consumer cannot see the batch before the
+// high watermark moves, which wakes it.
+func (p *Partition) wakeAppend() {
+	p.notifyMu.Lock()
+	signal(p.appendWaiters)
+	p.notifyMu.Unlock()
+}
+
+func signal(ws map[*Waiter]struct{}) {
+	for w := range ws {
 		select {
 		case w.C <- struct{}{}:
 		default:
 		}
 	}
-	p.notifyMu.Unlock()
 }
 
 func (p *Partition) advancedChan() <-chan struct{} {
@@ -156,10 +184,16 @@ type Waiter struct {
 // NewWaiter returns a waiter.
 func NewWaiter() *Waiter { return &Waiter{C: make(chan struct{}, 1)} }
 
-// Watch makes the partition signal w when its high watermark moves.
-func (p *Partition) Watch(w *Waiter) {
+// Watch makes the partition signal w when its high watermark or durable
+// offset moves or its role changes, and with appends (a follower's fetch,
+// which reads to the log end) also when the log grows.
+func (p *Partition) Watch(w *Waiter, appends bool) {
 	p.notifyMu.Lock()
-	p.waiters[w] = struct{}{}
+	if appends {
+		p.appendWaiters[w] = struct{}{}
+	} else {
+		p.waiters[w] = struct{}{}
+	}
 	p.notifyMu.Unlock()
 }
 
@@ -167,6 +201,7 @@ func (p *Partition) Watch(w *Waiter) {
 func (p *Partition) Unwatch(w *Waiter) {
 	p.notifyMu.Lock()
 	delete(p.waiters, w)
+	delete(p.appendWaiters, w)
 	p.notifyMu.Unlock()
 }
 
@@ -240,7 +275,7 @@ func (p *Partition) Append(ap AppendParams) (AppendResult, *AppendError) {
 	// In page-cache mode the append itself made the data durable.
 	p.maybeAdvanceHW()
 	if replicated {
-		p.wake() // followers long-polling for new data
+		p.wakeAppend() // followers long-polling for new data
 	}
 	return AppendResult{
 		BaseOffset: res.BaseOffset, LastOffset: res.LastOffset,
@@ -383,7 +418,7 @@ func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
 		return err
 	}
 	p.maybeAdvanceHW()
-	p.wake() // followers long-polling for new data
+	p.wakeAppend() // followers long-polling for new data
 	if kerrCode := p.WaitAcked(ctx, res.LastOffset+1, epoch, -1); kerrCode != nil {
 		return kerrCode
 	}

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -145,31 +146,44 @@ func TestDeleteRecords(t *testing.T) {
 	}
 }
 
-func TestWatcherIsSignalledWhenTheHighWatermarkMoves(t *testing.T) {
-	r := newReplica(t, nil)
-	r.lead(1, []int32{1, 2}, []int32{1, 2})
-	r.produce(2)
-	w := NewWaiter()
-	r.Watch(w)
-	drain := func() {
-		select {
-		case <-w.C:
-		default:
-		}
-	}
-	drain() // the append's wake for long-polling followers
-	r.fetchAs(2, 2)
-	select {
-	case <-w.C:
-	default:
-		t.Fatal("no signal after the high watermark moved")
-	}
-	r.Unwatch(w)
-	r.produce(1)
-	r.fetchAs(2, 3)
-	select {
-	case <-w.C:
-		t.Error("signalled after Unwatch")
-	default:
+func TestWatchersAreSignalledByWhatCanGiveThemData(t *testing.T) {
+	for _, flush := range []string{pageCache, "1"} {
+		t.Run("flush.messages="+flush, func(t *testing.T) {
+			r := newReplica(t, map[string]string{"flush.messages": flush})
+			r.lead(1, []int32{1, 2}, []int32{1, 2})
+			consumer, follower := NewWaiter(), NewWaiter()
+			r.Watch(consumer, false)
+			r.Watch(follower, true)
+			signalled := func(w *Waiter) bool {
+				select {
+				case <-w.C:
+					return true
+				default:
+					return false
+				}
+			}
+			r.produce(2) // appended and durable here, but not on replica 2
+			if err := r.Log().WaitDurable(context.Background(), 2); err != nil {
+				t.Fatal(err)
+			}
+			if !signalled(follower) {
+				t.Error("a follower's fetch was not signalled by an append")
+			}
+			if signalled(consumer) {
+				t.Error("a consumer's fetch was signalled before the high watermark moved")
+			}
+			r.fetchAs(2, 2)
+			if !signalled(consumer) {
+				t.Fatal("no signal after the high watermark moved")
+			}
+			signalled(follower) // the high watermark's move woke it too
+			r.Unwatch(consumer)
+			r.Unwatch(follower)
+			r.produce(1)
+			r.fetchAs(2, 3)
+			if signalled(consumer) || signalled(follower) {
+				t.Error("signalled after Unwatch")
+			}
+		})
 	}
 }
