@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/samsa-io/samsa/internal/broker"
 	"github.com/samsa-io/samsa/internal/cli"
+	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/storage"
 )
 
 func main() { os.Exit(run()) }
@@ -42,7 +45,20 @@ func run() int {
 		Stderr:     os.Stderr,
 		Getenv:     os.Getenv,
 		IsTerminal: isTerminal(os.Stdin),
-	}, cli.Node{Serve: serve, Format: broker.Format})
+	}, cli.Node{Serve: serve, Format: broker.Format, DumpLog: dumpLog})
+}
+
+// dumpLog prints one segment file for kafka-dump-log.sh.
+func dumpLog(req config.DumpLogRequest, out, errOut io.Writer) error {
+	return storage.DumpFile(req.Path, storage.DumpOptions{
+		PrintData:          req.PrintData,
+		Deep:               req.Deep,
+		SkipRecordMetadata: req.SkipRecordMetadata,
+		MaxBytes:           req.MaxBytes,
+		IndexSanityCheck:   req.IndexSanityCheck,
+		VerifyIndexOnly:    req.VerifyIndexOnly,
+		MaxMessageSize:     req.MaxMessageSize,
+	}, out, errOut)
 }
 
 // startCPUProfile writes a CPU profile to path until the returned function

@@ -40,6 +40,7 @@ var personalities = []personality{
 	{"kafka-server-start.sh", kafkaServerStart},
 	{"kafka-server-stop.sh", kafkaServerStop},
 	{"kafka-storage.sh", kafkaStorage},
+	{"kafka-dump-log.sh", kafkaDumpLog},
 }
 
 // personalityFor finds the personality for a program or command name, with

@@ -58,12 +58,15 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // Node is what the cli package cannot do itself and cmd/samsa lends it: run
-// a broker (Serve, for `samsa server` and kafka-server-start.sh) and prepare
-// a node's log directories (Format, for kafka-storage.sh format). The
-// commands that need a missing one fail with a message.
+// a broker (Serve, for `samsa server` and kafka-server-start.sh), prepare
+// a node's log directories (Format, for kafka-storage.sh format) and print
+// a segment file (DumpLog, for kafka-dump-log.sh: the file's contents to
+// out, its problems to errOut). The commands that need a missing one fail
+// with a message.
 type Node struct {
-	Serve  func(ctx context.Context, args []string) int
-	Format func(cfg *config.Broker, req config.FormatRequest, out io.Writer) error
+	Serve   func(ctx context.Context, args []string) int
+	Format  func(cfg *config.Broker, req config.FormatRequest, out io.Writer) error
+	DumpLog func(req config.DumpLogRequest, out, errOut io.Writer) error
 }
 
 // Main runs the samsa command line. args[0] is the program name: when its
