@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"unicode/utf16"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// java.go reproduces what Kafka's tools print in an order Java decides: the
+// java.go reproduces what Kafka's tools print the way Java decides it: the
 // iteration order of java.util.HashMap and HashSet, which Kafka's tools
-// print from without sorting. It looks random but is fixed for given keys,
-// so samsa's tools print the same lines in the same order as Kafka's.
+// print from without sorting (it looks random but is fixed for given keys,
+// so samsa's tools print the same lines in the same order as Kafka's), and
+// the Java exception Kafka's client makes of an error code.
 
 // javaHashOrder returns tps, without repeats, in the order Kafka iterates a
 // HashSet (or a HashMap's keys) it filled with them in the order given,
@@ -116,4 +121,60 @@ func javaStringHash(s string) int32 {
 		h = 31*h + int32(u)
 	}
 	return h
+}
+
+// javaExceptions names the Java exception Kafka's client raises for an
+// error code, so that messages read as Kafka's tool prints them.
+var javaExceptions = map[int16]string{
+	kerr.RequestTimedOut.Code:            "TimeoutException",
+	kerr.UnknownTopicOrPartition.Code:    "UnknownTopicOrPartitionException",
+	kerr.CoordinatorLoadInProgress.Code:  "CoordinatorLoadInProgressException",
+	kerr.CoordinatorNotAvailable.Code:    "CoordinatorNotAvailableException",
+	kerr.NotCoordinator.Code:             "NotCoordinatorException",
+	kerr.IllegalGeneration.Code:          "IllegalGenerationException",
+	kerr.InvalidGroupID.Code:             "InvalidGroupIdException",
+	kerr.UnknownMemberID.Code:            "UnknownMemberIdException",
+	kerr.RebalanceInProgress.Code:        "RebalanceInProgressException",
+	kerr.TopicAuthorizationFailed.Code:   "TopicAuthorizationException",
+	kerr.GroupAuthorizationFailed.Code:   "GroupAuthorizationException",
+	kerr.UnsupportedVersion.Code:         "UnsupportedVersionException",
+	kerr.NonEmptyGroup.Code:              "GroupNotEmptyException",
+	kerr.GroupIDNotFound.Code:            "GroupIdNotFoundException",
+	kerr.GroupSubscribedToTopic.Code:     "GroupSubscribedToTopicException",
+	kerr.OffsetOutOfRange.Code:           "OffsetOutOfRangeException",
+	kerr.NotLeaderForPartition.Code:      "NotLeaderOrFollowerException",
+	kerr.PolicyViolation.Code:            "PolicyViolationException",
+	kerr.UnknownServerError.Code:         "UnknownServerException",
+	kerr.ClusterAuthorizationFailed.Code: "ClusterAuthorizationException",
+	kerr.KafkaStorageError.Code:          "KafkaStorageException",
+	kerr.LogDirNotFound.Code:             "LogDirNotFoundException",
+}
+
+// javaErr prints err as a Java exception's toString would.
+func javaErr(err error) string {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return javaExceptionText(ke.Code)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "org.apache.kafka.common.errors.TimeoutException: " + err.Error()
+	}
+	return err.Error()
+}
+
+// javaExceptionName is the class name Kafka prints for an error code, or,
+// for a code not in javaExceptions, the code's Kafka name.
+func javaExceptionName(code int16) string {
+	err := kerr.TypedErrorForCode(code) // an unknown code is UNKNOWN_SERVER_ERROR, as in Kafka
+	name, ok := javaExceptions[err.Code]
+	if !ok {
+		return err.Message
+	}
+	return "org.apache.kafka.common.errors." + name
+}
+
+// javaExceptionText is the exception as Java's toString prints it: the
+// class name and the error's description.
+func javaExceptionText(code int16) string {
+	return javaExceptionName(code) + ": " + kerr.TypedErrorForCode(code).Description
 }

@@ -138,38 +138,3 @@ func (o *groupsOpts) deleteOffsets(ctx context.Context, e *env) (bool, error) {
 	fmt.Fprintln(e.stdout)
 	return ok, nil
 }
-
-// javaExceptions names the Java exception Kafka's client raises for an
-// error code, so that messages read as Kafka's tool prints them.
-var javaExceptions = map[int16]string{
-	kerr.RequestTimedOut.Code:           "TimeoutException",
-	kerr.UnknownTopicOrPartition.Code:   "UnknownTopicOrPartitionException",
-	kerr.CoordinatorLoadInProgress.Code: "CoordinatorLoadInProgressException",
-	kerr.CoordinatorNotAvailable.Code:   "CoordinatorNotAvailableException",
-	kerr.NotCoordinator.Code:            "NotCoordinatorException",
-	kerr.IllegalGeneration.Code:         "IllegalGenerationException",
-	kerr.InvalidGroupID.Code:            "InvalidGroupIdException",
-	kerr.UnknownMemberID.Code:           "UnknownMemberIdException",
-	kerr.RebalanceInProgress.Code:       "RebalanceInProgressException",
-	kerr.TopicAuthorizationFailed.Code:  "TopicAuthorizationException",
-	kerr.GroupAuthorizationFailed.Code:  "GroupAuthorizationException",
-	kerr.UnsupportedVersion.Code:        "UnsupportedVersionException",
-	kerr.NonEmptyGroup.Code:             "GroupNotEmptyException",
-	kerr.GroupIDNotFound.Code:           "GroupIdNotFoundException",
-	kerr.GroupSubscribedToTopic.Code:    "GroupSubscribedToTopicException",
-}
-
-// javaErr prints err as a Java exception's toString would.
-func javaErr(err error) string {
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		if name, ok := javaExceptions[ke.Code]; ok {
-			return "org.apache.kafka.common.errors." + name + ": " + ke.Description
-		}
-		return kafkaErrText(err, "")
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "org.apache.kafka.common.errors.TimeoutException: " + err.Error()
-	}
-	return err.Error()
-}

@@ -97,33 +97,12 @@ func kafkaDeleteRecords(ctx context.Context, e *env, args []string) int {
 			}
 		}
 		if r.Err != nil {
-			fmt.Fprintf(e.stdout, "partition: %s\terror: %s\n", tp, deleteRecordsErr(r.Err))
+			fmt.Fprintf(e.stdout, "partition: %s\terror: %s\n", tp, javaErr(r.Err))
 		} else {
 			fmt.Fprintf(e.stdout, "partition: %s\tlow_watermark: %d\n", tp, r.LowWatermark)
 		}
 	}
 	return 0
-}
-
-// deleteRecordsExceptions adds to javaExceptions the exceptions a
-// DeleteRecords partition commonly fails with.
-var deleteRecordsExceptions = map[int16]string{
-	kerr.OffsetOutOfRange.Code:      "OffsetOutOfRangeException",
-	kerr.NotLeaderForPartition.Code: "NotLeaderOrFollowerException",
-	kerr.PolicyViolation.Code:       "PolicyViolationException",
-}
-
-// deleteRecordsErr prints a partition's error as Kafka's tool does: the
-// message of the ExecutionException, which is the toString of the Java
-// exception it wraps.
-func deleteRecordsErr(err error) string {
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		if name, ok := deleteRecordsExceptions[ke.Code]; ok {
-			return "org.apache.kafka.common.errors." + name + ": " + ke.Description
-		}
-	}
-	return javaErr(err)
 }
 
 // parseOffsetJSON reads an offset JSON file as DeleteRecordsCommand does

@@ -277,33 +277,3 @@ func replicasOf(d kmsg.DescribeLogDirsResponseDir, topics []string) []replicaJSO
 	}
 	return out
 }
-
-// logDirExceptions add to javaExceptions the Java exceptions Kafka's client
-// makes (Errors.forCode(code).exception()) of the other error codes a log
-// directory or a DescribeLogDirs response can carry.
-var logDirExceptions = map[int16]string{
-	kerr.UnknownServerError.Code:         "UnknownServerException",
-	kerr.ClusterAuthorizationFailed.Code: "ClusterAuthorizationException",
-	kerr.KafkaStorageError.Code:          "KafkaStorageException",
-	kerr.LogDirNotFound.Code:             "LogDirNotFoundException",
-}
-
-// javaExceptionName is the class name Kafka prints for an error code, or,
-// for a code in neither map, the code's Kafka name.
-func javaExceptionName(code int16) string {
-	err := kerr.TypedErrorForCode(code) // an unknown code is UNKNOWN_SERVER_ERROR, as in Kafka
-	name, ok := logDirExceptions[err.Code]
-	if !ok {
-		name, ok = javaExceptions[err.Code]
-	}
-	if !ok {
-		return err.Message
-	}
-	return "org.apache.kafka.common.errors." + name
-}
-
-// javaExceptionText is the exception as Java's toString prints it: the
-// class name and the error's description.
-func javaExceptionText(code int16) string {
-	return javaExceptionName(code) + ": " + kerr.TypedErrorForCode(code).Description
-}
