@@ -86,15 +86,18 @@ func Format(cfg *config.Broker, req config.FormatRequest, out io.Writer) error {
 		m := storage.Meta{Version: 1, ClusterID: req.ClusterID, NodeID: cfg.NodeID, DirectoryID: metadata.NewUUID()}
 		kind := "data directory"
 		if dir == cfg.Quorum.MetadataLogDir {
+			// A voter's metadata directory takes the directory id
+			// --initial-controllers gave it; a broker's gets a new one.
+			voter := slices.IndexFunc(initial, func(v config.Voter) bool { return v.ID == cfg.NodeID })
 			switch {
 			case len(cfg.Quorum.Voters) > 0:
 				kind = "metadata directory"
-			case initial == nil:
+			case voter < 0:
 				kind = "dynamic metadata directory"
 			default:
 				kind = "dynamic metadata voter directory"
-				if i := slices.IndexFunc(initial, func(v config.Voter) bool { return v.ID == cfg.NodeID }); i < len(req.DirectoryIDs) && req.DirectoryIDs[i] != ([16]byte{}) {
-					m.DirectoryID = req.DirectoryIDs[i]
+				if voter < len(req.DirectoryIDs) && req.DirectoryIDs[voter] != ([16]byte{}) {
+					m.DirectoryID = req.DirectoryIDs[voter]
 				}
 			}
 		}
@@ -228,17 +231,19 @@ func ResolveVoters(ctx context.Context, cfg *config.Broker, log *slog.Logger) (*
 		return nil, fmt.Errorf("controller.quorum.voters is not set and %s records no initial voters: run kafka-storage.sh format "+
 			"with --standalone or --initial-controllers first, or set controller.quorum.voters", cfg.Quorum.MetadataLogDir)
 	}
+	from := "the formatted metadata directory"
 	if !ok {
 		if voters, err = discoverVoters(ctx, cfg, log); err != nil {
 			return nil, err
 		}
+		from = "the bootstrap servers"
 	}
 	if cfg.HasRole("controller") && !slices.ContainsFunc(voters, func(v config.Voter) bool { return v.ID == cfg.NodeID }) {
 		return nil, fmt.Errorf("node %d is a controller but not one of the quorum's voters %v: samsa cannot add a controller to a running quorum", cfg.NodeID, voters)
 	}
 	out := *cfg
 	out.Quorum.Voters = voters
-	log.Info("metadata quorum voters", "voters", fmt.Sprint(voters), "from", map[bool]string{true: "the formatted metadata directory", false: "the bootstrap servers"}[ok])
+	log.Info("metadata quorum voters", "voters", fmt.Sprint(voters), "from", from)
 	return &out, nil
 }
 

@@ -112,6 +112,29 @@ func TestFormatInitialControllersKeepsTheDirectoryID(t *testing.T) {
 	}
 }
 
+// A broker-only node may be formatted with the controllers' list too: its
+// metadata directory is not a voter's, and it starts with those voters.
+func TestFormatInitialControllersOnABroker(t *testing.T) {
+	cfg := dynamicNode(t, "broker")
+	dirID, _ := storage.DecodeUUID("vzCmQCVkQz2qKxYwx16ndg")
+	req := config.FormatRequest{ClusterID: testClusterID, InitialControllers: []config.Voter{{ID: 2, Host: "h2", Port: 9093}},
+		DirectoryIDs: [][16]byte{dirID}}
+	var out bytes.Buffer
+	if err := Format(cfg, req, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out.String(), "Formatting dynamic metadata directory "+cfg.Quorum.MetadataLogDir+".\n") {
+		t.Errorf("printed\n%s", out.String())
+	}
+	if m, _, _ := storage.ReadMetaFile(cfg.Quorum.MetadataLogDir); m.DirectoryID == dirID {
+		t.Error("the broker's metadata directory took controller 2's directory id")
+	}
+	resolved, err := ResolveVoters(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil || fmt.Sprint(resolved.Quorum.Voters) != "[2@h2:9093]" {
+		t.Errorf("voters %v, %v", resolved.Quorum.Voters, err)
+	}
+}
+
 func TestFormatRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
