@@ -74,6 +74,9 @@ type Partition struct {
 	followers      map[int32]*follower
 	epochStart     int64 // log end offset when this leadership began
 	stopped        bool  // removed or shutting down: no role any more
+	// lastTerm is how this replica's last leadership ended (endTerm):
+	// produce requests still waiting under it are answered from it.
+	lastTerm termEnd
 
 	hw atomic.Int64 // high watermark
 
@@ -91,6 +94,7 @@ func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, c
 		cutOff: cutOff, lease: lease,
 		Topic: topic, ID: id, TopicID: topicID, nodeID: nodeID,
 		leaderID: -1, leaderEpoch: -1,
+		lastTerm:      termEnd{epoch: -1},
 		logger:        logger.With("topic", topic, "partition", id),
 		advanced:      make(chan struct{}),
 		waiters:       map[*Waiter]struct{}{},
@@ -339,25 +343,36 @@ func (p *Partition) prepare(ap AppendParams, st *settings) ([]byte, record.Info,
 // min.insync.replicas fails with NOT_ENOUGH_REPLICAS_AFTER_APPEND, as in
 // Kafka: fewer replicas than the topic demands have it.
 //
-// Once this replica no longer leads under epoch the answer is
-// NOT_LEADER_FOR_PARTITION, whatever the offsets say: as a follower it may
-// have truncated the batch away and copied the new leader's records past
-// next. The offsets are read before the role: a leader never truncates its
-// own log, and a leadership never comes back under the same epoch, so a
-// role still unchanged afterwards was unchanged when they were read.
+// Once this replica no longer leads under epoch, the live offsets say
+// nothing about the batch: as a follower it may have truncated the batch
+// away and copied the new leader's records past next. What the leadership
+// had committed when it ended (lastTerm: its high watermark) still
+// answers: a batch it covered succeeds, for acks=1 too, any other gets
+// NOT_LEADER_FOR_PARTITION, and the client retries on the new leader. The live offsets are read before the role: a leader
+// never truncates its own log, and a leadership never comes back under the
+// same epoch, so a role still unchanged afterwards was unchanged when they
+// were read.
 func (p *Partition) Acked(next int64, epoch int32, acks int16) (bool, *kerr.Error) {
-	var covered bool
-	if acks == -1 {
-		covered = p.hw.Load() >= next
-	} else {
-		covered = p.log.DurableOffset() >= next
-	}
+	hw, durable := p.hw.Load(), p.log.DurableOffset()
 	p.mu.Lock()
 	sameTerm := p.leader && p.leaderEpoch == epoch
 	isr := len(p.isr)
+	ended := p.lastTerm
 	p.mu.Unlock()
+	if !sameTerm {
+		if ended.epoch != epoch {
+			return true, kerr.NotLeaderForPartition
+		}
+		// Only committed records outlive the leadership, whatever acks
+		// asked for: the next leader may lack the rest.
+		hw, durable, isr = ended.hw, ended.hw, ended.isr
+	}
+	covered := durable >= next
+	if acks == -1 {
+		covered = hw >= next
+	}
 	switch {
-	case !sameTerm:
+	case !covered && !sameTerm:
 		return true, kerr.NotLeaderForPartition
 	case !covered:
 		return false, nil
@@ -391,6 +406,7 @@ func (p *Partition) WaitAcked(ctx context.Context, next int64, epoch int32, acks
 func (p *Partition) stop() bool {
 	p.writeMu.Lock() // and follows no more: a follower write in progress ends first
 	defer p.writeMu.Unlock()
+	p.endTerm(false)
 	p.mu.Lock()
 	was := p.leader
 	p.leader, p.stopped = false, true

@@ -315,6 +315,63 @@ func TestWaitAckedAfterLosingTheLeadership(t *testing.T) {
 	}
 }
 
+func TestAckedAfterTheLeadershipEnds(t *testing.T) {
+	// A produce still waiting when its leadership ends is answered by what
+	// that leadership had committed, not refused wholesale: a refused
+	// batch that is in fact kept is written twice by a producer without
+	// idempotence when it retries.
+	t.Run("records the high watermark covered before the leader changed succeed", func(t *testing.T) {
+		r := newReplica(t, nil)
+		r.lead(1, []int32{1, 2}, []int32{1, 2})
+		next := r.produce(3).LastOffset + 1
+		r.fetchAs(2, next) // committed under epoch 1
+		r.setRole(2, 2, []int32{1, 2}, []int32{1, 2})
+		for _, acks := range []int16{1, -1} {
+			if done, err := r.Acked(next, 1, acks); !done || err != nil {
+				t.Errorf("Acked(acks=%d) = %v, %v for records committed under the ended leadership; want true, nil", acks, done, err)
+			}
+		}
+		// A later batch of the same leadership that the follower never
+		// fetched was not committed.
+		if done, err := r.Acked(next+1, 1, -1); !done || err != kerr.NotLeaderForPartition {
+			t.Errorf("Acked(acks=all) past the committed offsets = %v, %v; want true, NOT_LEADER_FOR_PARTITION", done, err)
+		}
+	})
+	t.Run("a leader alone in the ISR, left without a successor, settles what it appended", func(t *testing.T) {
+		// The controlled shutdown of a one-node cluster: the partition is
+		// left without a leader while a produce waits for the fsync.
+		r := newReplica(t, map[string]string{"flush.messages": "1"})
+		r.lead(1, []int32{1}, []int32{1})
+		next := r.produce(3).LastOffset + 1
+		r.setRole(-1, 2, []int32{1}, []int32{1})
+		if d := r.Log().DurableOffset(); d != next {
+			t.Errorf("durable offset = %d after the leadership ended, want %d", d, next)
+		}
+		if hw := r.HighWatermark(); hw != next {
+			t.Errorf("high watermark = %d after the leadership ended, want %d", hw, next)
+		}
+		for _, acks := range []int16{1, -1} {
+			if done, err := r.Acked(next, 1, acks); !done || err != nil {
+				t.Errorf("Acked(acks=%d) = %v, %v; want true, nil", acks, done, err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.WaitAcked(ctx, next, 1, -1); err != nil {
+			t.Errorf("WaitAcked = %v, want success", err)
+		}
+	})
+	t.Run("records a follower in the ISR lacks are refused when the partition is left without a leader", func(t *testing.T) {
+		r := newReplica(t, nil)
+		r.lead(1, []int32{1, 2}, []int32{1, 2})
+		next := r.produce(3).LastOffset + 1 // never fetched by follower 2
+		r.setRole(-1, 2, []int32{1, 2}, []int32{1, 2})
+		if done, err := r.Acked(next, 1, -1); !done || err != kerr.NotLeaderForPartition {
+			t.Errorf("Acked(acks=all) = %v, %v; want true, NOT_LEADER_FOR_PARTITION", done, err)
+		}
+	})
+}
+
 func TestAppendInternal(t *testing.T) {
 	t.Run("returns once every in-sync replica has the batch", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"time"
@@ -49,7 +50,16 @@ func (p *Partition) setRole(mp *metadata.Partition, now time.Time) bool {
 	p.writeMu.Lock() // no follower write in progress across the change
 	defer p.writeMu.Unlock()
 	p.mu.Lock()
-	if p.stopped || (mp.LeaderEpoch == p.leaderEpoch && mp.PartitionEpoch < p.partitionEpoch) {
+	ending := !p.staleLocked(mp) && p.leader && (mp.Leader != p.nodeID || mp.LeaderEpoch != p.leaderEpoch)
+	p.mu.Unlock()
+	if ending {
+		// Settle only when no other replica takes over: one that did
+		// while this leader was alone in the ISR was elected uncleanly,
+		// and what this leader appended is lost to it.
+		p.endTerm(mp.Leader < 0)
+	}
+	p.mu.Lock()
+	if p.staleLocked(mp) {
 		p.mu.Unlock() // an AlterPartition answer already applied something newer
 		return false
 	}
@@ -95,6 +105,60 @@ func (p *Partition) setRole(mp *metadata.Partition, now time.Time) bool {
 	p.maybeAdvanceHW()
 	p.wake() // waiters re-check leadership
 	return oldLeader != mp.Leader || oldEpoch != mp.LeaderEpoch || wasLeader != leader
+}
+
+// staleLocked reports whether mp is older than what the replica applied,
+// or the replica has stopped. Called with mu held.
+func (p *Partition) staleLocked(mp *metadata.Partition) bool {
+	return p.stopped || (mp.LeaderEpoch == p.leaderEpoch && mp.PartitionEpoch < p.partitionEpoch)
+}
+
+// termEnd is what a leadership had committed when it ended.
+type termEnd struct {
+	epoch int32 // -1: none ended yet
+	hw    int64
+	isr   int
+}
+
+// settleTimeout bounds the fsync endTerm waits for.
+const settleTimeout = 2 * time.Second
+
+// endTerm records what the leadership about to end committed, so that
+// produce requests still waiting under it get their answer (Acked) rather
+// than NOT_LEADER_FOR_PARTITION for records that are committed. With
+// settle (the partition is left without a leader), a leader that is its
+// only in-sync replica first makes its log durable and moves the high
+// watermark to its end, as its flusher would have a moment later: every
+// record it appended is then committed, and the replica that has them is
+// the only one that can lead next cleanly. Without this, a SIGTERM of a
+// one-node broker in fsync mode refused batches it had appended and kept,
+// and a producer without idempotence wrote them twice on its retry. Called
+// with writeMu held, so no append is in progress.
+func (p *Partition) endTerm(settle bool) {
+	p.mu.Lock()
+	if !p.leader {
+		p.mu.Unlock()
+		return
+	}
+	epoch := p.leaderEpoch
+	isr := p.isr
+	if p.pendingISR != nil {
+		isr = union(p.isr, p.pendingISR)
+	}
+	alone := len(isr) == 1 && isr[0] == p.nodeID
+	p.mu.Unlock()
+	if settle && alone {
+		ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+		err := p.log.WaitDurable(ctx, p.log.LogEndOffset())
+		cancel()
+		if err != nil {
+			p.logger.Warn("cannot make the log durable as the leadership ends", "err", err)
+		}
+		p.maybeAdvanceHW()
+	}
+	p.mu.Lock()
+	p.lastTerm = termEnd{epoch: epoch, hw: p.hw.Load(), isr: len(p.isr)}
+	p.mu.Unlock()
 }
 
 // Role is the replica's role as the metadata last gave it.
