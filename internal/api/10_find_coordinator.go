@@ -10,7 +10,7 @@ package api
 // offsets.topic.segment.bytes segments. The answer names the leader's
 // endpoint on the listener the request came on. Transaction coordinators
 // (key type 1) are not served yet: INVALID_REQUEST with a message, which
-// clients report instead of retrying.
+// clients report instead of retrying, and a line in the broker's log.
 
 import (
 	"context"
@@ -38,6 +38,9 @@ func (h *Handler) findCoordinator(ctx context.Context, c *call) (wire.Reply, err
 		rc := kmsg.NewFindCoordinatorResponseCoordinator()
 		rc.Key, rc.NodeID, rc.Port = key, -1, -1
 		if req.CoordinatorType != 0 {
+			// Clients such as KafkaJS show no message and send the user
+			// to the broker's log.
+			h.log.Info("refusing a transaction coordinator lookup: transactions are not supported yet", "txn_id", key)
 			rc.ErrorCode = kerr.InvalidRequest.Code
 			rc.ErrorMessage = kmsg.StringPtr("transaction coordinators are not supported by this broker yet")
 		} else if code, msg := h.groupCoordinator(ctx, key, c.Conn.Listener, &rc); code != nil {
