@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -134,5 +135,40 @@ func TestKafkaServerStartWithOverride(t *testing.T) {
 	}
 	if _, err := os.Stat(notUsed); err == nil {
 		t.Errorf("%s was created: the file's log.dirs won over --override", notUsed)
+	}
+}
+
+// kafka-configs.sh --entity-type broker-loggers changes the level of a
+// running broker's log, as Kafka's does for its log4j loggers.
+func TestBrokerLoggerLevelChangesAtRunTime(t *testing.T) {
+	b := startBroker(t)
+	configs := func(args ...string) string {
+		t.Helper()
+		return mustRun(t, 30*time.Second, "", samsaBin, append([]string{"kafka-configs.sh", "--bootstrap-server", b.Addr}, args...)...).Stdout
+	}
+	if out := configs("--describe", "--entity-type", "broker-loggers", "--entity-name", "1"); out != "Dynamic configs for broker-logger 1 are:\n  root=INFO sensitive=false synonyms={}\n" {
+		t.Fatalf("describe at start: %q", out)
+	}
+	// "became leader" is logged at INFO: not while the level is WARN.
+	configs("--alter", "--broker-logger", "1", "--add-config", "root=WARN")
+	createTopic(t, b.Admin(t), "quiet", 1)
+	// Written to, so the broker leads it before the level goes back.
+	cl := newClient(t, kgo.SeedBrokers(b.Addr), kgo.DefaultProduceTopic("quiet"))
+	if err := cl.ProduceSync(testContext(t, 30*time.Second), &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	configs("--alter", "--broker-logger", "1", "--add-config", "root=INFO")
+	createTopic(t, b.Admin(t), "loud", 1)
+	waitUntil(t, 30*time.Second, "the new leadership is logged", func() error {
+		if !strings.Contains(b.StartLog(), `msg="became leader" node_id=1 topic=loud`) {
+			return errors.New("no line yet")
+		}
+		return nil
+	})
+	if strings.Contains(b.StartLog(), "topic=quiet") {
+		t.Errorf("an INFO line was logged at level WARN:\n%s", b.StartLog())
+	}
+	if out := configs("--describe", "--broker-logger", "1"); !strings.Contains(out, "root=INFO") {
+		t.Errorf("describe after the change: %q", out)
 	}
 }

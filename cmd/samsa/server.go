@@ -51,7 +51,7 @@ func serve(ctx context.Context, args []string) int {
 		}
 		return daemonize(os.Args[0], child)
 	}
-	log, err := newLogger(os.Stderr, *logFormat, *logLevel)
+	log, level, err := newLogger(os.Stderr, *logFormat, *logLevel)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "samsa server: %v\n", err)
 		return 2
@@ -76,6 +76,7 @@ func serve(ctx context.Context, args []string) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
+	b.SetLogLevel(level)
 	if err := b.Run(ctx); err != nil {
 		log.Error("broker stopped with an error", "err", err)
 		return 1
@@ -83,19 +84,21 @@ func serve(ctx context.Context, args []string) int {
 	return 0
 }
 
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
+// newLogger builds the server's logger, and the level variable that
+// kafka-configs.sh --entity-type broker-loggers changes at run time.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, *slog.LevelVar, error) {
+	lv := new(slog.LevelVar)
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("bad --log-level %q", level)
+		return nil, nil, fmt.Errorf("bad --log-level %q", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch strings.ToLower(format) {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), lv, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), lv, nil
 	}
-	return nil, fmt.Errorf("bad --log-format %q (text or json)", format)
+	return nil, nil, fmt.Errorf("bad --log-format %q (text or json)", format)
 }
 
 // multiFlag collects a repeatable string flag.

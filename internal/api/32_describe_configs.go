@@ -8,7 +8,8 @@ package api
 // documentation (v3+, when asked). Brokers: this broker's id, or "" for the
 // cluster-wide dynamic defaults; another broker's id is INVALID_REQUEST, as
 // in Kafka, whose admin clients send that request to the broker itself.
-// Sensitive values are null. ConfigNames narrows the answer.
+// Broker loggers likewise (broker_logger.go). Sensitive values are null.
+// ConfigNames narrows the answer.
 
 import (
 	"context"
@@ -84,6 +85,8 @@ func (h *Handler) configEntries(img *metadata.Image, r kmsg.DescribeConfigsReque
 		}
 		perBroker := img.Configs(metadata.ConfigResource{Type: metadata.ResourceBroker, Name: r.ResourceName})
 		return h.cfg.Broker.DescribeBroker(perBroker, img.Configs(clusterDefaults)), nil, ""
+	case kmsg.ConfigResourceTypeBrokerLogger:
+		return h.loggerEntries(r.ResourceName)
 	}
 	return nil, kerr.InvalidRequest, "Unsupported resource type " + r.ResourceType.String()
 }

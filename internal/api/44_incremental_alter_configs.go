@@ -5,7 +5,8 @@ package api
 // Forwarded to the active controller: SET, DELETE, and APPEND/SUBTRACT for
 // list configs (INVALID_CONFIG for others), applied to the resource's
 // dynamic configs, then validated as a whole like AlterConfigs. This is the
-// API kafka-configs.sh, kadm and UIs use.
+// API kafka-configs.sh, kadm and UIs use. Broker loggers are changed here,
+// on the broker named (broker_logger.go).
 
 import (
 	"context"
@@ -17,14 +18,43 @@ import (
 
 func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.IncrementalAlterConfigsRequest)
-	if resp := h.forward(ctx, req, 0); resp != nil {
-		return c.respond(resp), nil
+	// Broker loggers are this broker's own business; the rest goes to the
+	// controller, and the answers are merged back in request order.
+	local := map[int]kmsg.IncrementalAlterConfigsResponseResource{}
+	fwd := *req
+	fwd.Resources = nil
+	for i := range req.Resources {
+		r := &req.Resources[i]
+		if r.ResourceType != kmsg.ConfigResourceTypeBrokerLogger {
+			fwd.Resources = append(fwd.Resources, *r)
+			continue
+		}
+		out := kmsg.NewIncrementalAlterConfigsResponseResource()
+		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
+		if code, msg := h.alterLoggers(r, req.ValidateOnly); code != nil {
+			out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
+		}
+		local[i] = out
+	}
+	var remote []kmsg.IncrementalAlterConfigsResponseResource
+	if len(fwd.Resources) > 0 {
+		if resp := h.forward(ctx, &fwd, 0); resp != nil {
+			remote = resp.(*kmsg.IncrementalAlterConfigsResponse).Resources
+		} else {
+			for _, r := range fwd.Resources {
+				out := kmsg.NewIncrementalAlterConfigsResponseResource()
+				out.ResourceType, out.ResourceName, out.ErrorCode = r.ResourceType, r.ResourceName, errTimedOut.Code
+				remote = append(remote, out)
+			}
+		}
 	}
 	resp := kmsg.NewPtrIncrementalAlterConfigsResponse()
-	for _, r := range req.Resources {
-		out := kmsg.NewIncrementalAlterConfigsResponseResource()
-		out.ResourceType, out.ResourceName, out.ErrorCode = r.ResourceType, r.ResourceName, errTimedOut.Code
-		resp.Resources = append(resp.Resources, out)
+	for i := range req.Resources {
+		if out, ok := local[i]; ok {
+			resp.Resources = append(resp.Resources, out)
+		} else if len(remote) > 0 {
+			resp.Resources, remote = append(resp.Resources, remote[0]), remote[1:]
+		}
 	}
 	return c.respond(resp), nil
 }

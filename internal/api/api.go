@@ -51,6 +51,9 @@ type Config struct {
 	Dirs        []*storage.Dir     // the log directories, for DescribeLogDirs
 	Groups      *group.Coordinator // the consumer group coordinator
 	Logger      *slog.Logger
+	// LogLevel is the level of Logger's handler, which IncrementalAlterConfigs
+	// on the BROKER_LOGGER resource changes; nil when it cannot change.
+	LogLevel *slog.LevelVar
 	// ControllerID returns the active controller's node id, -1 if unknown.
 	ControllerID func() int32
 

@@ -51,6 +51,9 @@ type Broker struct {
 	cfg  *config.Broker
 	base *slog.Logger // as given; the quorum adds the node id itself
 	log  *slog.Logger // base with the node id
+	// logLevel is the level of the logger's handler, when it can change
+	// at run time (SetLogLevel).
+	logLevel *slog.LevelVar
 
 	dirs        []*storage.Dir
 	cleaner     *storage.Cleaner // compacts logs with cleanup.policy=compact
@@ -86,6 +89,11 @@ func New(cfg *config.Broker, log *slog.Logger) (*Broker, error) {
 	}
 	return b, nil
 }
+
+// SetLogLevel names the level variable of the logger New was given, so
+// that IncrementalAlterConfigs on this broker's BROKER_LOGGER resource can
+// change it. Call it before Run.
+func (b *Broker) SetLogLevel(v *slog.LevelVar) { b.logLevel = v }
 
 func (b *Broker) open() error {
 	if err := b.bind(); err != nil {
@@ -273,6 +281,7 @@ func (b *Broker) serve() {
 		Dirs:         b.dirs,
 		Groups:       b.groups,
 		Logger:       b.log.With("component", "api"),
+		LogLevel:     b.logLevel,
 		ControllerID: b.activeControllerID,
 	})
 	b.server.Serve(h)

@@ -10,12 +10,15 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// kafka_configs.go is the kafka-configs.sh personality for topics and
-// brokers: --describe [--all] and --alter --add-config/--delete-config, with
-// --entity-type/--entity-name/--entity-default or the --topic, --broker and
+// kafka_configs.go is the kafka-configs.sh personality for topics, brokers
+// and broker loggers: --describe [--all] and --alter
+// --add-config/--delete-config, with --entity-type/--entity-name/
+// --entity-default or the --topic, --broker, --broker-logger and
 // --broker-defaults shorthands. Output lines are Kafka's:
 //
 //	Dynamic configs for topic T are:
@@ -23,8 +26,9 @@ import (
 //	Completed updating config for topic T.
 //
 // Changes use IncrementalAlterConfigs for brokers too (Kafka's tool still
-// sends the legacy AlterConfigs for brokers). Users, clients, IPs, broker
-// loggers, groups and client metrics are refused with a message.
+// sends the legacy AlterConfigs for brokers). Broker loggers go to the
+// broker named, as Kafka's admin client sends them. Users, clients, IPs,
+// groups and client metrics are refused with a message.
 
 var configEntityTypes = []string{"users", "brokers", "broker-loggers", "topics", "clients", "ips", "client-metrics", "groups"}
 
@@ -38,8 +42,8 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 	f.Bool("describe", "List configs for the given entity.")
 	f.Bool("alter", "Alter the configuration for the entity.")
 	all := f.Bool("all", "with --describe: all configs, not only the dynamic ones")
-	types := f.Strings("entity-type", "TYPE", "topics or brokers")
-	names := f.Strings("entity-name", "NAME", "topic name or broker id")
+	types := f.Strings("entity-type", "TYPE", "topics, brokers or broker-loggers")
+	names := f.Strings("entity-name", "NAME", "topic name or broker id (brokers, broker-loggers)")
 	entityDefault := f.Bool("entity-default", "the cluster-wide default (brokers)")
 	addConfig := f.String("add-config", "", "K=V,...", "configs to set; [] groups values with commas: 'k1=v1,k2=[a,b]'")
 	addConfigFile := f.String("add-config-file", "", "FILE", "properties file of configs to set")
@@ -79,8 +83,8 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 	if err := checkConfigsArgs(f, entTypes, entNames, shorthandUsed); err != nil {
 		return e.usageFail(f, err)
 	}
-	if t := entTypes[0]; t != "topics" && t != "brokers" {
-		return e.fail(fmt.Errorf("entity type %s is not supported by samsa yet (topics and brokers are)", t))
+	if t := entTypes[0]; t != "topics" && t != "brokers" && t != "broker-loggers" {
+		return e.fail(fmt.Errorf("entity type %s is not supported by samsa yet (topics, brokers and broker-loggers are)", t))
 	}
 	name, hasName := "", len(entNames) > 0
 	if hasName {
@@ -93,7 +97,7 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 	}
 	adm := kadm.NewClient(cl)
 	defer adm.Close()
-	cc := &configsCmd{e: e, adm: adm, entity: entTypes[0], args: args}
+	cc := &configsCmd{e: e, cl: cl, adm: adm, entity: entTypes[0], args: args}
 	if f.Changed("describe") {
 		err = cc.describe(ctx, name, hasName, *all)
 	} else {
@@ -175,16 +179,20 @@ func checkConfigsArgs(f *flagSet, types, names []string, shorthand bool) error {
 
 type configsCmd struct {
 	e      *env
+	cl     *kgo.Client
 	adm    *kadm.Client
-	entity string   // "topics" or "brokers"
+	entity string   // "topics", "brokers" or "broker-loggers"
 	args   []string // for Kafka's error line
 }
 
-// resourceConfigs describes one topic or broker ("" is the broker default).
+// resourceConfigs describes one topic, broker ("" is the broker default) or
+// broker's loggers.
 func (c *configsCmd) resourceConfigs(ctx context.Context, name string) ([]kadm.Config, error) {
 	var rcs kadm.ResourceConfigs
 	var err error
-	if c.entity == "topics" {
+	if c.entity == "broker-loggers" {
+		rcs, err = c.describeLoggers(ctx, name)
+	} else if c.entity == "topics" {
 		rcs, err = c.adm.DescribeTopicConfigs(ctx, name)
 	} else if name == "" {
 		rcs, err = c.adm.DescribeBrokerConfigs(ctx)
@@ -207,9 +215,37 @@ func (c *configsCmd) resourceConfigs(ctx context.Context, name string) ([]kadm.C
 	return cfgs, nil
 }
 
-// dynamicSource is the source of the configs a --describe without --all shows.
+// describeLoggers describes the loggers of broker name with a
+// DescribeConfigs request, which the client sends to that broker.
+func (c *configsCmd) describeLoggers(ctx context.Context, name string) (kadm.ResourceConfigs, error) {
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	r := kmsg.NewDescribeConfigsRequestResource()
+	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, name
+	req.Resources = append(req.Resources, r)
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err != nil {
+		return nil, err
+	}
+	var rcs kadm.ResourceConfigs
+	for _, res := range resp.Resources {
+		rc := kadm.ResourceConfig{Name: res.ResourceName, Err: kerr.ErrorForCode(res.ErrorCode)}
+		if res.ErrorMessage != nil {
+			rc.ErrMessage = *res.ErrorMessage
+		}
+		for _, cfg := range res.Configs {
+			rc.Configs = append(rc.Configs, kadm.Config{Key: cfg.Name, Value: cfg.Value, Sensitive: cfg.IsSensitive, Source: cfg.Source})
+		}
+		rcs = append(rcs, rc)
+	}
+	return rcs, nil
+}
+
+// dynamicSource is the source of the configs a --describe without --all
+// shows; broker loggers show every logger.
 func (c *configsCmd) dynamicSource(name string) kmsg.ConfigSource {
 	switch {
+	case c.entity == "broker-loggers":
+		return kmsg.ConfigSourceDynamicBrokerLoggerConfig
 	case c.entity == "topics":
 		return kmsg.ConfigSourceDynamicTopicConfig
 	case name == "":
@@ -242,7 +278,7 @@ func (c *configsCmd) describe(ctx context.Context, name string, hasName, all boo
 	singular := strings.TrimSuffix(c.entity, "s")
 	for _, ent := range entities {
 		switch {
-		case ent == "" && c.entity == "brokers":
+		case ent == "":
 			fmt.Fprintf(c.e.stdout, "Default configs for %s in the cluster are:\n", c.entity)
 		case all:
 			fmt.Fprintf(c.e.stdout, "All configs for %s %s are:\n", singular, ent)
@@ -301,6 +337,9 @@ func (c *configsCmd) alter(ctx context.Context, name, addConfig, addConfigFile s
 	if err != nil {
 		return err
 	}
+	if c.entity == "broker-loggers" {
+		return c.alterLoggers(ctx, name, current, adds, deletes)
+	}
 	want := c.dynamicSource(name)
 	var invalid []string
 	for _, d := range deletes {
@@ -341,6 +380,59 @@ func (c *configsCmd) alter(ctx context.Context, name, addConfig, addConfigFile s
 	} else {
 		fmt.Fprintf(c.e.stdout, "Completed updating default config for %s in the cluster.\n", c.entity)
 	}
+	return nil
+}
+
+// alterLoggers sets and removes the levels of broker name's loggers with
+// IncrementalAlterConfigs, after checking, as Kafka's tool does, that each
+// logger named is one the broker described.
+func (c *configsCmd) alterLoggers(ctx context.Context, name string, current []kadm.Config, adds *props, deletes []string) error {
+	exists := func(k string) bool {
+		return slices.ContainsFunc(current, func(cfg kadm.Config) bool { return cfg.Key == k })
+	}
+	var invalid []string
+	for _, k := range deletes {
+		if !exists(k) {
+			invalid = append(invalid, k)
+		}
+	}
+	for _, k := range adds.Keys() {
+		if !exists(k) {
+			invalid = append(invalid, k)
+		}
+	}
+	if len(invalid) > 0 {
+		return errors.New("org.apache.kafka.common.errors.InvalidConfigurationException: Invalid broker logger(s): " + strings.Join(invalid, ","))
+	}
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	r := kmsg.NewIncrementalAlterConfigsRequestResource()
+	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBrokerLogger, name
+	for _, k := range adds.Keys() {
+		v, _ := adds.Get(k)
+		op := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		op.Name, op.Op, op.Value = k, kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr(v)
+		r.Configs = append(r.Configs, op)
+	}
+	for _, k := range deletes {
+		op := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		op.Name, op.Op, op.Value = k, kmsg.IncrementalAlterConfigOpDelete, kmsg.StringPtr("")
+		r.Configs = append(r.Configs, op)
+	}
+	req.Resources = append(req.Resources, r)
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err != nil {
+		return err
+	}
+	for _, res := range resp.Resources {
+		if err := kerr.ErrorForCode(res.ErrorCode); err != nil {
+			msg := ""
+			if res.ErrorMessage != nil {
+				msg = *res.ErrorMessage
+			}
+			return errors.New(kafkaErrText(err, msg))
+		}
+	}
+	fmt.Fprintf(c.e.stdout, "Completed updating config for broker-logger %s.\n", name)
 	return nil
 }
 

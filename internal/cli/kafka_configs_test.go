@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func TestKafkaConfigs(t *testing.T) {
@@ -59,6 +61,64 @@ func TestKafkaConfigs(t *testing.T) {
 		matchLines(t, kc("--describe", "--broker-defaults").ok(t), `^Default configs for brokers in the cluster are:$`)
 		matchLines(t, kc("--describe", "--broker", "0").ok(t), `^Dynamic configs for broker 0 are:$`)
 		matchLines(t, kc("--describe", "--entity-type", "brokers").ok(t), `^Dynamic configs for broker 0 are:$`, `^Default configs for brokers in the cluster are:$`)
+	})
+
+	t.Run("broker loggers are described and changed on the broker", func(t *testing.T) {
+		// kfake has no loggers: these answers stand in for a broker with
+		// one, root, at INFO.
+		level := "INFO"
+		var ops []string
+		isLogger := func(typ kmsg.ConfigResourceType) bool { return typ == kmsg.ConfigResourceTypeBrokerLogger }
+		c.c.ControlKey(int16(kmsg.DescribeConfigs), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			c.c.KeepControl()
+			r := req.(*kmsg.DescribeConfigsRequest)
+			if len(r.Resources) != 1 || !isLogger(r.Resources[0].ResourceType) {
+				return nil, nil, false
+			}
+			resp := r.ResponseKind().(*kmsg.DescribeConfigsResponse)
+			res := kmsg.NewDescribeConfigsResponseResource()
+			res.ResourceType, res.ResourceName = r.Resources[0].ResourceType, r.Resources[0].ResourceName
+			rc := kmsg.NewDescribeConfigsResponseResourceConfig()
+			rc.Name, rc.Value, rc.Source = "root", kmsg.StringPtr(level), kmsg.ConfigSourceDynamicBrokerLoggerConfig
+			res.Configs = append(res.Configs, rc)
+			resp.Resources = append(resp.Resources, res)
+			return resp, nil, true
+		})
+		c.c.ControlKey(int16(kmsg.IncrementalAlterConfigs), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			c.c.KeepControl()
+			r := req.(*kmsg.IncrementalAlterConfigsRequest)
+			if len(r.Resources) != 1 || !isLogger(r.Resources[0].ResourceType) {
+				return nil, nil, false
+			}
+			resp := r.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
+			res := kmsg.NewIncrementalAlterConfigsResponseResource()
+			res.ResourceType, res.ResourceName = r.Resources[0].ResourceType, r.Resources[0].ResourceName
+			for _, op := range r.Resources[0].Configs {
+				ops = append(ops, op.Op.String()+" "+op.Name+"="+nullable(op.Value))
+				if op.Op == kmsg.IncrementalAlterConfigOpSet {
+					level = *op.Value
+				}
+			}
+			resp.Resources = append(resp.Resources, res)
+			return resp, nil, true
+		})
+
+		if out := kc("--describe", "--entity-type", "broker-loggers", "--entity-name", "0").ok(t); out != "Dynamic configs for broker-logger 0 are:\n  root=INFO sensitive=false synonyms={}\n" {
+			t.Fatalf("stdout %q", out)
+		}
+		if out := kc("--alter", "--broker-logger", "0", "--add-config", "root=DEBUG").ok(t); out != "Completed updating config for broker-logger 0.\n" {
+			t.Fatalf("stdout %q", out)
+		}
+		matchLines(t, kc("--describe", "--broker-logger", "0").ok(t), `^Dynamic configs for broker-logger 0 are:$`, `^  root=DEBUG sensitive=false synonyms=\{\}$`)
+		// A logger the broker does not describe is refused before anything
+		// is sent.
+		r := kc("--alter", "--broker-logger", "0", "--add-config", "kafka.server=DEBUG", "--delete-config", "kafka.log").wantCode(t, 1)
+		if !strings.Contains(r.stderr, "InvalidConfigurationException: Invalid broker logger(s): kafka.log,kafka.server") {
+			t.Fatalf("stderr %q", r.stderr)
+		}
+		if want := []string{"SET root=DEBUG"}; !slices.Equal(ops, want) {
+			t.Fatalf("operations sent %q, want %q", ops, want)
+		}
 	})
 
 	t.Run("argument checks", func(t *testing.T) {

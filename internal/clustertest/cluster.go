@@ -48,7 +48,8 @@ type Node struct {
 	ID     int32
 	Dir    string
 	props  map[string]string
-	log    slog.Handler // nil: discarded (or stderr with SAMSA_TEST_LOG)
+	log    slog.Handler  // nil: discarded (or stderr with SAMSA_TEST_LOG)
+	level  slog.LevelVar // what BROKER_LOGGER changes (the handler above ignores it)
 	b      *broker.Broker
 	cancel context.CancelFunc
 	done   chan error
@@ -202,6 +203,7 @@ func (c *Cluster) launch(n *Node) error {
 	if err != nil {
 		return fmt.Errorf("broker %d: %w", n.ID, err)
 	}
+	b.SetLogLevel(&n.level)
 	ctx, cancel := context.WithCancel(context.Background())
 	startCtx, startCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer startCancel()
@@ -236,6 +238,9 @@ func (c *Cluster) ControllerAddrs() []string {
 	}
 	return addrs
 }
+
+// LogLevel is the level the broker's BROKER_LOGGER resource last set.
+func (n *Node) LogLevel() slog.Level { return n.level.Level() }
 
 // Node returns broker i (0-based).
 func (c *Cluster) Node(i int) *Node { return c.brokers[i] }

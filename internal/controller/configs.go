@@ -255,7 +255,9 @@ func configResource(img *metadata.Image, typ kmsg.ConfigResourceType, name strin
 		}
 		return metadata.ConfigResource{Type: metadata.ResourceBroker, Name: name}, nil
 	case resourceBrokerLogger:
-		return metadata.ConfigResource{}, kerrf(kerr.InvalidRequest, "Broker logger configs are not supported; set --log-level at start")
+		// Brokers change their loggers themselves, with
+		// IncrementalAlterConfigs; this is the legacy AlterConfigs.
+		return metadata.ConfigResource{}, kerrf(kerr.InvalidRequest, "AlterConfigs is deprecated and does not support the resource type BROKER_LOGGER")
 	}
 	return metadata.ConfigResource{}, kerrf(kerr.InvalidRequest, "Unsupported resource type %d", typ)
 }
