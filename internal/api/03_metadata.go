@@ -19,6 +19,14 @@ package api
 // v10+ topics may be named by id; v13 adds a top-level error code (unused).
 // Authorized operations (v8+) report every operation allowed, since samsa
 // has no authorizer yet.
+//
+// The answer is worked out when the connection's writer reaches it, after
+// the replies to the requests before it, not when the request is read:
+// Kafka handles a connection's requests one after another, and a client
+// that pipelines Metadata behind an acks=all Produce waiting out a leader's
+// failure must not get the cluster as it was seconds earlier (librdkafka's
+// idempotent producer went back to the dead leader on such an answer and
+// stayed there until its messages timed out).
 
 import (
 	"context"
@@ -41,7 +49,12 @@ const (
 	allClusterOps = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12
 )
 
-func (h *Handler) metadata(ctx context.Context, c *call) (wire.Reply, error) {
+func (h *Handler) metadata(_ context.Context, c *call) (wire.Reply, error) {
+	return c.later(func(ctx context.Context) kmsg.Response { return h.metadataResponse(ctx, c) }), nil
+}
+
+// metadataResponse answers a Metadata request from the current image.
+func (h *Handler) metadataResponse(ctx context.Context, c *call) kmsg.Response {
 	req := c.msg.(*kmsg.MetadataRequest)
 	resp := kmsg.NewPtrMetadataResponse()
 	img := h.image()
@@ -95,7 +108,7 @@ func (h *Handler) metadata(ctx context.Context, c *call) (wire.Reply, error) {
 	if req.IncludeClusterAuthorizedOperations {
 		resp.AuthorizedOperations = allClusterOps
 	}
-	return c.respond(resp), nil
+	return resp
 }
 
 // namedTopicMetadata describes one topic requested by name.

@@ -27,7 +27,13 @@ import (
 // OffsetsTopic is Kafka's internal topic for group offsets and metadata.
 const OffsetsTopic = "__consumer_offsets"
 
-func (h *Handler) findCoordinator(ctx context.Context, c *call) (wire.Reply, error) {
+// findCoordinator answers in request order, when the writer reaches the
+// reply, for the reason Metadata does (03_metadata.go).
+func (h *Handler) findCoordinator(_ context.Context, c *call) (wire.Reply, error) {
+	return c.later(func(ctx context.Context) kmsg.Response { return h.findCoordinatorResponse(ctx, c) }), nil
+}
+
+func (h *Handler) findCoordinatorResponse(ctx context.Context, c *call) kmsg.Response {
 	req := c.msg.(*kmsg.FindCoordinatorRequest)
 	resp := kmsg.NewPtrFindCoordinatorResponse()
 	keys := req.CoordinatorKeys
@@ -55,7 +61,7 @@ func (h *Handler) findCoordinator(ctx context.Context, c *call) (wire.Reply, err
 		resp.NodeID, resp.Host, resp.Port = only.NodeID, only.Host, only.Port
 		resp.Coordinators = nil
 	}
-	return c.respond(resp), nil
+	return resp
 }
 
 // groupCoordinator fills rc with the coordinator of a group.

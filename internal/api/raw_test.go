@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,6 +69,13 @@ func requestFrame(key, version int16, corr int32, body []byte) []byte {
 func (rc *rawConn) roundTrip(t *testing.T, req kmsg.Request, version int16) kmsg.Response {
 	t.Helper()
 	rc.send(t, req, version)
+	return rc.receive(t, req, version, rc.corr)
+}
+
+// receive decodes the next response as the answer to req at version,
+// checking that it carries correlation id corr.
+func (rc *rawConn) receive(t *testing.T, req kmsg.Request, version int16, corr int32) kmsg.Response {
+	t.Helper()
 	var size [4]byte
 	if _, err := io.ReadFull(rc.r, size[:]); err != nil {
 		t.Fatalf("read response: %v", err)
@@ -76,8 +84,8 @@ func (rc *rawConn) roundTrip(t *testing.T, req kmsg.Request, version int16) kmsg
 	if _, err := io.ReadFull(rc.r, frame); err != nil {
 		t.Fatalf("read response: %v", err)
 	}
-	if corr := int32(binary.BigEndian.Uint32(frame)); corr != rc.corr {
-		t.Fatalf("response for correlation id %d, want %d", corr, rc.corr)
+	if got := int32(binary.BigEndian.Uint32(frame)); got != corr {
+		t.Fatalf("response for correlation id %d, want %d", got, corr)
 	}
 	resp := req.ResponseKind()
 	resp.SetVersion(version)
@@ -129,5 +137,48 @@ func TestApiVersionsFromTheFuture(t *testing.T) {
 	// The connection stays usable, as clients retry with an older version.
 	if got := rc.roundTrip(t, kmsg.NewPtrApiVersionsRequest(), 0).(*kmsg.ApiVersionsResponse); got.ErrorCode != 0 {
 		t.Fatalf("retry at v0: %d", got.ErrorCode)
+	}
+}
+
+// A Metadata request pipelined behind a request still waiting is answered
+// with the cluster as it is when its turn comes, as Kafka, which handles a
+// connection's requests one at a time, would answer it: here a topic
+// created while a long-polling Fetch ahead of it waits is in the answer.
+func TestPipelinedMetadataIsAnsweredInItsTurn(t *testing.T) {
+	c := clustertest.Start(t)
+	adm := c.Admin(t)
+	if _, err := adm.CreateTopic(ctxT(t), 1, 1, nil, "quiet"); err != nil {
+		t.Fatal(err)
+	}
+	td, err := adm.ListTopics(ctxT(t), "quiet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := dialRaw(t, c)
+	fetch := kmsg.NewPtrFetchRequest()
+	fetch.ReplicaID, fetch.MaxWaitMillis, fetch.MinBytes, fetch.MaxBytes = -1, 2000, 1, 1<<20
+	ft := kmsg.NewFetchRequestTopic()
+	ft.TopicID = td["quiet"].ID
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.Partition, fp.FetchOffset, fp.PartitionMaxBytes, fp.CurrentLeaderEpoch, fp.LastFetchedEpoch = 0, 0, 1<<20, -1, -1
+	ft.Partitions = append(ft.Partitions, fp)
+	fetch.Topics = append(fetch.Topics, ft)
+	fetch.SessionEpoch = -1
+	rc.send(t, fetch, 13) // parks: the partition is empty
+	md := kmsg.NewPtrMetadataRequest()
+	rc.send(t, md, 12) // all topics
+	if _, err := adm.CreateTopic(ctxT(t), 1, 1, nil, "created-meanwhile"); err != nil {
+		t.Fatal(err)
+	}
+	rc.receive(t, fetch, 13, 1)
+	resp := rc.receive(t, md, 12, 2).(*kmsg.MetadataResponse)
+	var names []string
+	for _, mt := range resp.Topics {
+		if mt.Topic != nil {
+			names = append(names, *mt.Topic)
+		}
+	}
+	if !slices.Contains(names, "created-meanwhile") {
+		t.Errorf("pipelined Metadata answered with topics %v: the cluster as it was when the request was read", names)
 	}
 }
