@@ -12,7 +12,9 @@ package api
 
 import (
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -23,27 +25,43 @@ import (
 // rootLogger is the one logger samsa has, by Kafka's name for the root.
 const rootLogger = "root"
 
-// logLevels are Kafka's level names, in the order its messages list them
-// (sorted), with the slog level each stands for.
-var logLevels = []struct {
+// Kafka's levels beyond slog's four.
+const (
+	levelTrace = slog.LevelDebug - 4
+	levelFatal = slog.LevelError + 4
+)
+
+// kafkaLevel is one of Kafka's log levels and the slog level it stands for.
+type kafkaLevel struct {
 	name  string
 	level slog.Level
-}{
+}
+
+// logLevels are Kafka's level names, in the order its messages list them
+// (sorted), with the slog level each stands for.
+var logLevels = []kafkaLevel{
 	{"DEBUG", slog.LevelDebug},
 	{"ERROR", slog.LevelError},
-	{"FATAL", slog.LevelError + 4},
+	{"FATAL", levelFatal},
 	{"INFO", slog.LevelInfo},
-	{"TRACE", slog.LevelDebug - 4},
+	{"TRACE", levelTrace},
 	{"WARN", slog.LevelWarn},
 }
 
-const validLogLevels = "DEBUG, ERROR, FATAL, INFO, TRACE, WARN"
+// validLogLevels lists them as Kafka's refusal does.
+var validLogLevels = func() string {
+	names := make([]string, len(logLevels))
+	for i, l := range logLevels {
+		names[i] = l.name
+	}
+	return strings.Join(names, ", ")
+}()
 
 // levelName is the Kafka name of the most verbose Kafka level that l lets
 // through.
 func levelName(l slog.Level) string {
 	switch {
-	case l <= slog.LevelDebug-4:
+	case l <= levelTrace:
 		return "TRACE"
 	case l <= slog.LevelDebug:
 		return "DEBUG"
@@ -104,17 +122,12 @@ func (h *Handler) alterLoggers(r *kmsg.IncrementalAlterConfigsRequestResource, v
 		if op.Value != nil {
 			value = *op.Value
 		}
-		found := false
-		for _, l := range logLevels {
-			if l.name == value {
-				found, set = true, &l.level
-				break
-			}
-		}
-		if !found {
+		i := slices.IndexFunc(logLevels, func(l kafkaLevel) bool { return l.name == value })
+		if i < 0 {
 			return kerr.InvalidConfig, "Cannot set the log level of " + op.Name + " to " + value +
 				" as it is not a supported log level. Valid log levels are " + validLogLevels
 		}
+		set = &logLevels[i].level
 	}
 	if set != nil && !validateOnly {
 		h.cfg.LogLevel.Set(*set)

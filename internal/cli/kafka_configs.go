@@ -228,10 +228,7 @@ func (c *configsCmd) describeLoggers(ctx context.Context, name string) (kadm.Res
 	}
 	var rcs kadm.ResourceConfigs
 	for _, res := range resp.Resources {
-		rc := kadm.ResourceConfig{Name: res.ResourceName, Err: kerr.ErrorForCode(res.ErrorCode)}
-		if res.ErrorMessage != nil {
-			rc.ErrMessage = *res.ErrorMessage
-		}
+		rc := kadm.ResourceConfig{Name: res.ResourceName, Err: kerr.ErrorForCode(res.ErrorCode), ErrMessage: deref(res.ErrorMessage)}
 		for _, cfg := range res.Configs {
 			rc.Configs = append(rc.Configs, kadm.Config{Key: cfg.Name, Value: cfg.Value, Sensitive: cfg.IsSensitive, Source: cfg.Source})
 		}
@@ -241,11 +238,9 @@ func (c *configsCmd) describeLoggers(ctx context.Context, name string) (kadm.Res
 }
 
 // dynamicSource is the source of the configs a --describe without --all
-// shows; broker loggers show every logger.
+// shows (broker loggers are shown whatever their source, as Kafka does).
 func (c *configsCmd) dynamicSource(name string) kmsg.ConfigSource {
 	switch {
-	case c.entity == "broker-loggers":
-		return kmsg.ConfigSourceDynamicBrokerLoggerConfig
 	case c.entity == "topics":
 		return kmsg.ConfigSourceDynamicTopicConfig
 	case name == "":
@@ -289,9 +284,9 @@ func (c *configsCmd) describe(ctx context.Context, name string, hasName, all boo
 		if err != nil {
 			return err
 		}
-		want := c.dynamicSource(ent)
+		filter, want := !all && c.entity != "broker-loggers", c.dynamicSource(ent)
 		for _, cfg := range cfgs {
-			if !all && cfg.Source != want {
+			if filter && cfg.Source != want {
 				continue
 			}
 			var syn []string
@@ -425,11 +420,7 @@ func (c *configsCmd) alterLoggers(ctx context.Context, name string, current []ka
 	}
 	for _, res := range resp.Resources {
 		if err := kerr.ErrorForCode(res.ErrorCode); err != nil {
-			msg := ""
-			if res.ErrorMessage != nil {
-				msg = *res.ErrorMessage
-			}
-			return errors.New(kafkaErrText(err, msg))
+			return errors.New(kafkaErrText(err, deref(res.ErrorMessage)))
 		}
 	}
 	fmt.Fprintf(c.e.stdout, "Completed updating config for broker-logger %s.\n", name)
