@@ -43,10 +43,14 @@ import (
 // authorizedOpsUnset is Kafka's "not requested" marker.
 const authorizedOpsUnset = -2147483648
 
-// Bitfields of every ACL operation Kafka defines for topics and the cluster.
+// Bitfields of every ACL operation Kafka defines for topics, the cluster and
+// groups (KIP-430): with no authorizer, Kafka reports them all. Groups get
+// READ, DELETE and DESCRIBE; Kafka 4 adds the config operations, for group
+// configs samsa does not have.
 const (
 	allTopicOps   = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11
 	allClusterOps = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12
+	allGroupOps   = 1<<3 | 1<<6 | 1<<8
 )
 
 func (h *Handler) metadata(_ context.Context, c *call) (wire.Reply, error) {

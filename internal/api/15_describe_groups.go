@@ -4,7 +4,8 @@ package api
 //
 // Served by the group coordinator: state, protocol type and protocol,
 // members with their client id, host, metadata and assignment. An unknown
-// group is Dead (and GROUP_ID_NOT_FOUND from v6), as in Kafka.
+// group is Dead (and GROUP_ID_NOT_FOUND from v6), as in Kafka. From v3 a
+// request may ask for the operations the caller may perform on each group.
 
 import (
 	"context"
@@ -17,6 +18,12 @@ import (
 func (h *Handler) describeGroups(_ context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.DescribeGroupsRequest)
 	return c.later(func(ctx context.Context) kmsg.Response {
-		return h.cfg.Groups.DescribeGroups(ctx, req)
+		resp := h.cfg.Groups.DescribeGroups(ctx, req)
+		if req.IncludeAuthorizedOperations {
+			for i := range resp.Groups {
+				resp.Groups[i].AuthorizedOperations = allGroupOps
+			}
+		}
+		return resp
 	}), nil
 }

@@ -51,7 +51,7 @@ func (h *Handler) describeTopicPartitions(_ context.Context, c *call) (wire.Repl
 	for ti, name := range names {
 		rt := kmsg.NewDescribeTopicPartitionsResponseTopic()
 		rt.Topic = kmsg.StringPtr(name)
-		rt.AuthorizedOperations = authorizedOpsUnset
+		rt.AuthorizedOperations = allTopicOps // the request has no flag: always, as in Kafka
 		t, ok := img.Topic(name)
 		if !ok {
 			rt.ErrorCode = kerr.UnknownTopicOrPartition.Code

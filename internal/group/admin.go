@@ -16,7 +16,8 @@ const classicGroupType = "classic"
 
 // DescribeGroups handles DescribeGroups v0–v6. A group this coordinator
 // does not know is Dead, and from v6 also GROUP_ID_NOT_FOUND, as in Kafka.
-// AuthorizedOperations is left for the caller to fill in.
+// AuthorizedOperations is left for the caller to fill in (the api package
+// does, when the request asks).
 func (c *Coordinator) DescribeGroups(ctx context.Context, req *kmsg.DescribeGroupsRequest) *kmsg.DescribeGroupsResponse {
 	resp := kmsg.NewPtrDescribeGroupsResponse()
 	resp.Version = req.Version
