@@ -75,7 +75,7 @@ func (h *Handler) configEntries(img *metadata.Image, r kmsg.DescribeConfigsReque
 		if _, ok := img.Topic(r.ResourceName); !ok {
 			return nil, kerr.UnknownTopicOrPartition, "The topic '" + r.ResourceName + "' does not exist."
 		}
-		return h.cfg.Broker.DescribeTopic(img.TopicConfigs(r.ResourceName), img.Configs(clusterDefaults)), nil, ""
+		return h.cfg.Broker.DescribeTopic(img.TopicConfigs(r.ResourceName), h.dynamicConfig(img)), nil, ""
 	case kmsg.ConfigResourceTypeBroker:
 		if r.ResourceName == "" {
 			return config.DescribeBrokerDefault(img.Configs(clusterDefaults)), nil, ""
@@ -83,10 +83,19 @@ func (h *Handler) configEntries(img *metadata.Image, r kmsg.DescribeConfigsReque
 		if r.ResourceName != strconv.Itoa(int(h.cfg.NodeID)) {
 			return nil, kerr.InvalidRequest, "Unexpected broker id, expected " + strconv.Itoa(int(h.cfg.NodeID)) + " or empty string, but received " + r.ResourceName
 		}
-		perBroker := img.Configs(metadata.ConfigResource{Type: metadata.ResourceBroker, Name: r.ResourceName})
-		return h.cfg.Broker.DescribeBroker(perBroker, img.Configs(clusterDefaults)), nil, ""
+		dyn := h.dynamicConfig(img)
+		return h.cfg.Broker.DescribeBroker(dyn.PerBroker, dyn.ClusterDefault), nil, ""
 	case kmsg.ConfigResourceTypeBrokerLogger:
 		return h.loggerEntries(r.ResourceName)
 	}
 	return nil, kerr.InvalidRequest, "Unsupported resource type " + r.ResourceType.String()
+}
+
+// dynamicConfig is the dynamic broker configuration in img that applies to
+// this broker: its own resource's values and the cluster-wide ones.
+func (h *Handler) dynamicConfig(img *metadata.Image) config.Dynamic {
+	return config.Dynamic{
+		PerBroker:      img.Configs(metadata.ConfigResource{Type: metadata.ResourceBroker, Name: strconv.Itoa(int(h.cfg.NodeID))}),
+		ClusterDefault: img.Configs(clusterDefaults),
+	}
 }

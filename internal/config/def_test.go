@@ -210,10 +210,10 @@ func TestIsDynamicBrokerConfig(t *testing.T) {
 		name                   string
 		perBroker, clusterWide bool
 	}{
-		{"log.retention.ms", false, true},
+		{"log.retention.ms", true, true},
 		{"log.retention.hours", false, false},
-		{"message.max.bytes", false, true},
-		{"min.insync.replicas", false, true},
+		{"message.max.bytes", true, true},
+		{"min.insync.replicas", true, true},
 		{"num.io.threads", true, true},
 		{"max.connections", true, true},
 		{"listeners", true, false},

@@ -56,22 +56,20 @@ type Synonym struct {
 }
 
 // DescribeTopic describes every topic config, in Kafka's definition order,
-// for a topic with overrides when dynamic holds the cluster-wide dynamic
-// broker defaults. Synonyms run from the topic override through the dynamic
-// default and static broker settings to the default, as Kafka lists them.
-// An override that no longer validates is shown as stored and otherwise
-// ignored. Per-broker dynamic values are not consulted: a partition's
-// config must be the same on every replica, so samsa takes topic defaults
-// only from the cluster-wide level.
-func (b *Broker) DescribeTopic(overrides, dynamic map[string]string) []Entry {
+// for a topic with overrides when dyn holds the dynamic broker defaults.
+// Synonyms run from the topic override through this broker's dynamic
+// value, the cluster-wide dynamic default and the static broker settings to
+// the default, as Kafka lists them. An override that no longer validates is
+// shown as stored and otherwise ignored.
+func (b *Broker) DescribeTopic(overrides map[string]string, dyn Dynamic) []Entry {
 	var out []Entry
 	for _, td := range topicDefs {
 		if td.legacy {
 			continue
 		}
-		v, syns, err := b.resolveTopicConfig(td, overrides, dynamic)
+		v, syns, err := b.resolveTopicConfig(td, overrides, dyn)
 		if err != nil {
-			v, syns, _ = b.resolveTopicConfig(td, nil, dynamic)
+			v, syns, _ = b.resolveTopicConfig(td, nil, dyn)
 			if raw, ok := overrides[td.Name]; ok {
 				syns = append([]Synonym{{Name: td.Name, Value: &raw, Source: DynamicTopicConfig}}, syns...)
 			}

@@ -161,7 +161,7 @@ func (b *Broker) fill() error {
 		FailedAuthenticationDelayMs:      r.i32("connection.failed.authentication.delay.ms"),
 		PrincipalMappingRules:            r.str("ssl.principal.mapping.rules"),
 	}
-	t, err := b.resolveTopic(nil, nil)
+	t, err := b.resolveTopic(nil, Dynamic{})
 	if err != nil {
 		return err
 	}

@@ -88,11 +88,10 @@ var clusterLevelListenerConfigs = map[string]bool{
 
 // IsDynamicBrokerConfig reports whether AlterConfigs may set name on one
 // broker resource (perBroker) and on the default broker resource
-// (clusterWide). It allows what Kafka allows, with one restriction: the
-// broker-wide defaults of topic configs (log.retention.ms, message.max.bytes,
-// min.insync.replicas, ...) are accepted only on the default resource,
-// because every replica of a partition must resolve the same topic config;
-// Kafka also takes them per broker. Listener-prefixed names follow Kafka:
+// (clusterWide), as Kafka allows: the broker defaults of topic configs
+// (log.retention.ms, message.max.bytes, min.insync.replicas, ...) on both,
+// the value on a broker's own resource winning on that broker (see
+// ResolveTopic). Listener-prefixed names follow Kafka:
 // TLS keystore and truststore settings are dynamic only with a listener
 // prefix, and listener-prefixed settings are per broker except the
 // connection caps.
@@ -108,22 +107,8 @@ func IsDynamicBrokerConfig(name string) (perBroker, clusterWide bool) {
 	if !ok || d.Mode == ReadOnly || listenerOnlySecurity[name] {
 		return false, false
 	}
-	if topicDefaultKeys[name] {
-		return false, true
-	}
 	return true, d.Mode == ClusterWide
 }
-
-// topicDefaultKeys are the broker settings that are topic-config defaults.
-var topicDefaultKeys = func() map[string]bool {
-	m := map[string]bool{}
-	for _, td := range topicDefs {
-		if len(td.synonyms) > 0 {
-			m[td.synonyms[0]] = true
-		}
-	}
-	return m
-}()
 
 // BrokerSynonyms lists the broker settings that set the same value as name,
 // highest priority first, as DescribeConfigs reports them: log.retention.ms,

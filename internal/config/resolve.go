@@ -8,25 +8,46 @@ import (
 // A topic config's value comes from the first of these that has it:
 //
 //	1. the topic's override                        (DYNAMIC_TOPIC_CONFIG)
-//	2. a cluster-wide dynamic broker default       (DYNAMIC_DEFAULT_BROKER_CONFIG)
-//	3. server.properties, environment, --override  (STATIC_BROKER_CONFIG)
-//	4. samsa's default                             (DEFAULT_CONFIG)
+//	2. this broker's dynamic value                 (DYNAMIC_BROKER_CONFIG)
+//	3. a cluster-wide dynamic broker default       (DYNAMIC_DEFAULT_BROKER_CONFIG)
+//	4. server.properties, environment, --override  (STATIC_BROKER_CONFIG)
+//	5. samsa's default                             (DEFAULT_CONFIG)
 //
-// Within levels 2-4 the broker synonyms are tried in priority order first
+// Within levels 2-5 the broker synonyms are tried in priority order first
 // (log.retention.ms, then log.retention.minutes, then log.retention.hours),
 // and each level in turn for each synonym, which is what Kafka's merged
 // broker properties amount to: only the first synonym of each group is
 // dynamic, so a lower synonym can never sit at a higher level.
+//
+// Levels 2 and 4 belong to the broker resolving the config, so as in Kafka
+// the replicas of one partition may resolve it differently: each applies
+// its own retention, segment size and flush policy, while what only the
+// leader decides (min.insync.replicas, max.message.bytes, the timestamp
+// type, recompression) follows the leader's.
 
-// brokerLevel is one of levels 2-4 above.
+// Dynamic is the dynamic broker configuration topic configs default to:
+// the values set on this broker's own BROKER resource and those set on the
+// default (cluster-wide) one. Either may be nil.
+type Dynamic struct {
+	PerBroker, ClusterDefault map[string]string
+}
+
+// ClusterDynamic is the cluster-wide level alone, for whoever resolves a
+// topic config for no broker in particular (the controller).
+func ClusterDynamic(clusterDefault map[string]string) Dynamic {
+	return Dynamic{ClusterDefault: clusterDefault}
+}
+
+// brokerLevel is one of levels 2-5 above.
 type brokerLevel struct {
 	props  map[string]string
 	source ConfigSource
 }
 
-func (b *Broker) brokerLevels(dynamic map[string]string) []brokerLevel {
+func (b *Broker) brokerLevels(dyn Dynamic) []brokerLevel {
 	return []brokerLevel{
-		{dynamic, DynamicDefaultBrokerConfig},
+		{dyn.PerBroker, DynamicBrokerConfig},
+		{dyn.ClusterDefault, DynamicDefaultBrokerConfig},
 		{b.static, StaticBrokerConfig},
 		{b.defaults, DefaultConfig},
 	}
@@ -54,7 +75,7 @@ func toTopicUnits(synonym, raw string) string {
 // resolveTopicConfig returns td's typed value and, in Kafka's order, the
 // synonyms that contributed or could have. A value at a level that fails
 // the topic validation is an error naming the key it came from.
-func (b *Broker) resolveTopicConfig(td *topicDef, overrides, dynamic map[string]string) (any, []Synonym, error) {
+func (b *Broker) resolveTopicConfig(td *topicDef, overrides map[string]string, dyn Dynamic) (any, []Synonym, error) {
 	var syns []Synonym
 	var value any
 	if raw, ok := overrides[td.Name]; ok {
@@ -66,7 +87,7 @@ func (b *Broker) resolveTopicConfig(td *topicDef, overrides, dynamic map[string]
 		s := format(v)
 		syns = append(syns, Synonym{Name: td.Name, Value: &s, Source: DynamicTopicConfig})
 	}
-	levels := b.brokerLevels(dynamic)
+	levels := b.brokerLevels(dyn)
 	for _, l := range levels {
 		for _, name := range td.synonyms {
 			if raw, ok := l.props[name]; ok {
@@ -103,28 +124,28 @@ func (b *Broker) resolveTopicConfig(td *topicDef, overrides, dynamic map[string]
 }
 
 // ResolveTopic returns the configuration of a topic with the given overrides
-// (its DYNAMIC_TOPIC_CONFIG entries) when dynamic holds the cluster-wide
-// dynamic broker defaults (AlterConfigs on the default broker resource, e.g.
-// log.retention.ms). Either map may be nil. Legacy configs in overrides are
+// (its DYNAMIC_TOPIC_CONFIG entries, may be nil) when dyn holds the dynamic
+// broker defaults (AlterConfigs on this broker's resource and on the
+// default one, e.g. log.retention.ms). Legacy configs in overrides are
 // ignored. Errors are *Error with Kafka's INVALID_CONFIG wording.
-func (b *Broker) ResolveTopic(overrides, dynamic map[string]string) (Topic, error) {
+func (b *Broker) ResolveTopic(overrides map[string]string, dyn Dynamic) (Topic, error) {
 	if err := ValidateTopicConfigs(overrides); err != nil {
 		return Topic{}, err
 	}
-	t, err := b.resolveTopic(overrides, dynamic)
+	t, err := b.resolveTopic(overrides, dyn)
 	if err != nil {
 		return Topic{}, err
 	}
 	return t, checkCompactionLag(t.MinCompactionLagMs, t.MaxCompactionLagMs)
 }
 
-func (b *Broker) resolveTopic(overrides, dynamic map[string]string) (Topic, error) {
+func (b *Broker) resolveTopic(overrides map[string]string, dyn Dynamic) (Topic, error) {
 	vals := make(map[string]any, len(topicDefs))
 	for _, td := range topicDefs {
 		if td.legacy {
 			continue
 		}
-		v, _, err := b.resolveTopicConfig(td, overrides, dynamic)
+		v, _, err := b.resolveTopicConfig(td, overrides, dyn)
 		if err != nil {
 			return Topic{}, err
 		}

@@ -73,7 +73,7 @@ func TestValidateTopicConfigsChecksCompactionLags(t *testing.T) {
 
 func TestResolveTopicPrecedence(t *testing.T) {
 	b := mustFromMap(t, map[string]string{"log.retention.hours": "48", "log.segment.bytes": "2097152", "compression.type": "lz4"})
-	dynamic := map[string]string{"log.retention.ms": "1000", "log.cleanup.policy": "compact"}
+	dynamic := ClusterDynamic(map[string]string{"log.retention.ms": "1000", "log.cleanup.policy": "compact", "log.segment.bytes": "4194304"})
 	topic, err := b.ResolveTopic(map[string]string{"cleanup.policy": "delete", "message.format.version": "0.10"}, dynamic)
 	if err != nil {
 		t.Fatal(err)
@@ -84,17 +84,32 @@ func TestResolveTopicPrecedence(t *testing.T) {
 	if topic.RetentionMs != 1000 {
 		t.Errorf("retention.ms = %d; the dynamic default must beat the static hours", topic.RetentionMs)
 	}
-	if topic.SegmentBytes != 2097152 || topic.CompressionType != "lz4" {
-		t.Errorf("segment.bytes %d compression %q; static settings must beat defaults", topic.SegmentBytes, topic.CompressionType)
+	if topic.SegmentBytes != 4194304 || topic.CompressionType != "lz4" {
+		t.Errorf("segment.bytes %d compression %q; the dynamic default must beat the static one, static settings the defaults", topic.SegmentBytes, topic.CompressionType)
 	}
 	if topic.MaxMessageBytes != 1048588 || topic.FlushMessages != 1 {
 		t.Errorf("max.message.bytes %d flush.messages %d; defaults", topic.MaxMessageBytes, topic.FlushMessages)
 	}
-	if _, err := b.ResolveTopic(map[string]string{"retention.ms": "x"}, nil); err == nil {
+	if _, err := b.ResolveTopic(map[string]string{"retention.ms": "x"}, Dynamic{}); err == nil {
 		t.Error("an invalid override resolved")
 	}
-	if _, err := b.ResolveTopic(map[string]string{"min.compaction.lag.ms": "5"}, map[string]string{"log.cleaner.max.compaction.lag.ms": "4"}); err == nil {
+	if _, err := b.ResolveTopic(map[string]string{"min.compaction.lag.ms": "5"}, ClusterDynamic(map[string]string{"log.cleaner.max.compaction.lag.ms": "4"})); err == nil {
 		t.Error("min.compaction.lag.ms above the dynamic max.compaction.lag.ms resolved")
+	}
+
+	// This broker's own dynamic value beats the cluster-wide one; the topic
+	// override beats both.
+	dynamic.PerBroker = map[string]string{"log.retention.ms": "2000", "log.cleanup.policy": "compact"}
+	topic, err = b.ResolveTopic(map[string]string{"cleanup.policy": "delete"}, dynamic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topic.RetentionMs != 2000 || topic.SegmentBytes != 4194304 || !topic.Delete() || topic.Compact() {
+		t.Errorf("retention.ms %d segment.bytes %d cleanup.policy %v; want the per-broker 2000, the cluster-wide 4194304, the override delete",
+			topic.RetentionMs, topic.SegmentBytes, topic.CleanupPolicy)
+	}
+	if _, err := b.ResolveTopic(nil, Dynamic{PerBroker: map[string]string{"log.retention.ms": "-5x"}}); err == nil {
+		t.Error("an invalid per-broker value resolved")
 	}
 }
 
@@ -144,11 +159,18 @@ func TestDescribeTopicSourcesAndSynonyms(t *testing.T) {
 		{"from the topic override", map[string]string{"log.retention.hours": "1"}, map[string]string{"log.retention.ms": "500"}, map[string]string{"retention.ms": " 42"},
 			"42", DynamicTopicConfig,
 			"retention.ms=42@DYNAMIC_TOPIC_CONFIG log.retention.ms=500@DYNAMIC_DEFAULT_BROKER_CONFIG log.retention.hours=1@STATIC_BROKER_CONFIG log.retention.hours=168@DEFAULT_CONFIG"},
+		{"from this broker's dynamic value", map[string]string{"log.retention.hours": "1"}, map[string]string{"log.retention.ms": "500"}, nil,
+			"700", DynamicBrokerConfig,
+			"log.retention.ms=700@DYNAMIC_BROKER_CONFIG log.retention.ms=500@DYNAMIC_DEFAULT_BROKER_CONFIG log.retention.hours=1@STATIC_BROKER_CONFIG log.retention.hours=168@DEFAULT_CONFIG"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := mustFromMap(t, tc.static)
-			e := describeOne(t, b.DescribeTopic(tc.overrides, tc.dynamic), "retention.ms")
+			dyn := ClusterDynamic(tc.dynamic)
+			if tc.source == DynamicBrokerConfig {
+				dyn.PerBroker = map[string]string{"log.retention.ms": "700"}
+			}
+			e := describeOne(t, b.DescribeTopic(tc.overrides, dyn), "retention.ms")
 			if e.Value == nil || *e.Value != tc.value || e.Source != tc.source || e.IsDefault != (tc.source == DefaultConfig) {
 				t.Errorf("value %v source %v default %v, want %s %v", e.Value, e.Source, e.IsDefault, tc.value, tc.source)
 			}
@@ -165,7 +187,7 @@ func TestDescribeTopicSourcesAndSynonyms(t *testing.T) {
 func TestDescribeTopicListsEveryConfigInKafkaOrder(t *testing.T) {
 	b := mustFromMap(t, nil)
 	var names []string
-	for _, e := range b.DescribeTopic(nil, nil) {
+	for _, e := range b.DescribeTopic(nil, Dynamic{}) {
 		names = append(names, e.Name)
 	}
 	want := []string{"segment.bytes", "segment.ms", "segment.jitter.ms", "segment.index.bytes", "flush.messages", "flush.ms",
@@ -183,7 +205,7 @@ func TestDescribeTopicListsEveryConfigInKafkaOrder(t *testing.T) {
 
 func TestDescribeTopicPrintsValuesAsKafkaDoes(t *testing.T) {
 	b := mustFromMap(t, nil)
-	entries := b.DescribeTopic(map[string]string{"cleanup.policy": "compact, delete", "preallocate": "TRUE"}, nil)
+	entries := b.DescribeTopic(map[string]string{"cleanup.policy": "compact, delete", "preallocate": "TRUE"}, Dynamic{})
 	for name, want := range map[string]string{
 		"cleanup.policy":            "compact,delete",
 		"preallocate":               "true",
@@ -208,7 +230,7 @@ func TestDescribeTopicPrintsValuesAsKafkaDoes(t *testing.T) {
 
 func TestDescribeTopicShowsAnOverrideThatNoLongerValidates(t *testing.T) {
 	b := mustFromMap(t, nil)
-	e := describeOne(t, b.DescribeTopic(map[string]string{"segment.bytes": "14"}, nil), "segment.bytes")
+	e := describeOne(t, b.DescribeTopic(map[string]string{"segment.bytes": "14"}, Dynamic{}), "segment.bytes")
 	if e.Source != DynamicTopicConfig || e.Value == nil || *e.Value != "14" {
 		t.Errorf("entry %+v, want the stored override shown", e)
 	}

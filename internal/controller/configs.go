@@ -166,7 +166,7 @@ func (c *Controller) effectiveList(img *metadata.Image, typ kmsg.ConfigResourceT
 	}
 	var entries []config.Entry
 	if typ == resourceTopic {
-		entries = c.cfg.Broker.DescribeTopic(img.TopicConfigs(name), img.Configs(clusterDefault))
+		entries = c.cfg.Broker.DescribeTopic(img.TopicConfigs(name), config.ClusterDynamic(img.Configs(clusterDefault)))
 	} else {
 		entries = config.DescribeBrokerDefault(img.Configs(clusterDefault))
 	}

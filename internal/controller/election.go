@@ -3,6 +3,7 @@ package controller
 import (
 	"slices"
 
+	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
 )
 
@@ -164,10 +165,11 @@ func activeExcept(img *metadata.Image, skip int32) func(int32) bool {
 
 // uncleanFor returns the unclean.leader.election.enable in effect for a
 // topic (its override, else the cluster-wide dynamic default, else the
-// static config), resolved when first asked.
+// controller's static config; a broker's own value is for that broker, and
+// the controller decides for all), resolved when first asked.
 func (c *Controller) uncleanFor(img *metadata.Image, topic string) func() bool {
 	return func() bool {
-		t, err := c.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), img.Configs(clusterDefault))
+		t, err := c.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), config.ClusterDynamic(img.Configs(clusterDefault)))
 		if err != nil {
 			c.log.Warn("cannot resolve topic config; no unclean election", "topic", topic, "err", err)
 			return false

@@ -61,7 +61,7 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 				overrides[cr.Name] = cr.Value
 			}
 		}
-		for _, e := range c.cfg.Broker.DescribeTopic(overrides, img.Configs(clusterDefault)) {
+		for _, e := range c.cfg.Broker.DescribeTopic(overrides, config.ClusterDynamic(img.Configs(clusterDefault))) {
 			rc := kmsg.NewCreateTopicsResponseTopicConfig()
 			rc.Name, rc.Value, rc.ReadOnly, rc.Source, rc.IsSensitive = e.Name, e.Value, e.ReadOnly, int8(e.Source), e.Sensitive
 			rt.Configs = append(rt.Configs, rc)

@@ -58,7 +58,7 @@ func newReplica(t *testing.T, overrides map[string]string) *replica {
 	}
 	topicCfg := map[string]string{"flush.messages": pageCache}
 	maps.Copy(topicCfg, overrides)
-	tc, err := broker.ResolveTopic(topicCfg, nil)
+	tc, err := broker.ResolveTopic(topicCfg, config.Dynamic{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,10 @@ type ManagerConfig struct {
 // lives among the partition directories as in Kafka but is not a partition.
 const MetadataTopic = "__cluster_metadata"
 
+// clusterConfig is the default BROKER resource: the cluster-wide dynamic
+// broker configs.
+var clusterConfig = metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""}
+
 type key struct {
 	topicID metadata.UUID
 	part    int32
@@ -57,8 +62,9 @@ type key struct {
 // with the metadata: Apply is a metadata listener. Lookups are safe from any
 // goroutine.
 type Manager struct {
-	cfg ManagerConfig
-	log *slog.Logger
+	cfg       ManagerConfig
+	log       *slog.Logger
+	ownConfig metadata.ConfigResource // this broker's BROKER resource
 
 	mu    sync.RWMutex // guards parts and home
 	parts map[key]*Partition
@@ -86,7 +92,8 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, log: cfg.Logger,
-		parts: map[key]*Partition{}, home: map[storage.TopicPartition]*storage.Dir{},
+		ownConfig: metadata.ConfigResource{Type: metadata.ResourceBroker, Name: strconv.Itoa(int(cfg.NodeID))},
+		parts:     map[key]*Partition{}, home: map[storage.TopicPartition]*storage.Dir{},
 		alterQ: map[*Partition][]int32{}, alterWake: make(chan struct{}, 1),
 	}
 	for _, d := range cfg.Dirs {
@@ -344,10 +351,14 @@ func (m *Manager) deleteStraysLocked(img *metadata.Image) {
 	}
 }
 
-// settingsFor resolves a topic's configuration from the image.
+// settingsFor resolves a topic's configuration from the image, with this
+// broker's dynamic defaults.
 func (m *Manager) settingsFor(img *metadata.Image, topic string) (*settings, error) {
-	dynamic := img.Configs(metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""})
-	t, err := m.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), dynamic)
+	dyn := config.Dynamic{
+		PerBroker:      img.Configs(m.ownConfig),
+		ClusterDefault: img.Configs(clusterConfig),
+	}
+	t, err := m.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), dyn)
 	if err != nil {
 		return nil, fmt.Errorf("resolve config of topic %s: %w", topic, err)
 	}
@@ -355,9 +366,9 @@ func (m *Manager) settingsFor(img *metadata.Image, topic string) (*settings, err
 }
 
 // applyConfigs re-resolves the configuration of partitions whose topic (or
-// the cluster-wide defaults) changed.
+// the cluster-wide or this broker's defaults) changed.
 func (m *Manager) applyConfigs(d *metadata.Delta, img *metadata.Image) {
-	all := d.ChangedConfigs[metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""}]
+	all := d.ChangedConfigs[clusterConfig] || d.ChangedConfigs[m.ownConfig]
 	for _, p := range m.All() {
 		if !all && !d.ChangedConfigs[metadata.ConfigResource{Type: metadata.ResourceTopic, Name: p.Topic}] {
 			continue
