@@ -14,7 +14,9 @@ package api
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -92,6 +94,10 @@ func (h *Handler) groupCoordinator(ctx context.Context, groupID, listener string
 	return nil, ""
 }
 
+// offsetsTopicWarnEveryMs spaces the warnings while __consumer_offsets
+// cannot be created: every FindCoordinator retry would log one.
+const offsetsTopicWarnEveryMs = 30_000
+
 // createOffsetsTopic creates __consumer_offsets and returns the image that
 // has it, or nil when it could not be created (yet).
 func (h *Handler) createOffsetsTopic(ctx context.Context) *metadata.Image {
@@ -120,7 +126,17 @@ func (h *Handler) createOffsetsTopic(ctx context.Context) *metadata.Image {
 		if rt.ErrorMessage != nil {
 			msg = *rt.ErrorMessage
 		}
-		h.log.Warn("cannot create the offsets topic", "err", kerr.ErrorForCode(rt.ErrorCode), "detail", msg)
+		level := slog.LevelDebug
+		if now := time.Now().UnixMilli(); now-h.offsetsTopicWarned.Load() >= offsetsTopicWarnEveryMs {
+			h.offsetsTopicWarned.Store(now)
+			level = slog.LevelWarn
+		}
+		attrs := []any{"err", kerr.ErrorForCode(rt.ErrorCode), "detail", msg}
+		if rt.ErrorCode == kerr.InvalidReplicationFactor.Code {
+			attrs = append(attrs, "hint", "consumer groups wait until offsets.topic.replication.factor ("+
+				strconv.Itoa(int(g.OffsetsTopicReplicationFactor))+") brokers are registered; on a smaller cluster, lower it")
+		}
+		h.log.Log(ctx, level, "cannot create the offsets topic", attrs...)
 		return nil
 	}
 	if rt.ErrorCode == 0 {

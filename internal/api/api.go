@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -73,6 +74,8 @@ type Handler struct {
 	versions *kmsg.ApiVersionsResponse
 	sessions *fetchSessions
 	hosts    hostCache // broker endpoint addresses, for replica fetches
+
+	offsetsTopicWarned atomic.Int64 // unix ms of the last "cannot create the offsets topic" warning
 }
 
 // New builds a handler.
