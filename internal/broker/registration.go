@@ -53,15 +53,28 @@ func (r *registration) run(ctx context.Context) {
 	retry := time.Duration(r.b.cfg.Quorum.RetryBackoffMs) * time.Millisecond
 	// Ask often until unfenced, then at the configured interval.
 	wait := 50 * time.Millisecond
+	refused := false // the controller refused this incarnation's node id
 	for {
 		if err := r.step(ctx); err != nil && ctx.Err() == nil {
 			if errors.Is(err, kerr.DuplicateBrokerRegistration) {
-				r.b.log.Warn("another live broker is registered with this node.id; retrying until its session ends", "node_id", r.b.cfg.NodeID)
+				// Usually this node's previous process, killed before its
+				// session (broker.session.timeout.ms) ran out: say so once,
+				// and ask less often while it lasts.
+				if !refused {
+					refused = true
+					r.b.log.Warn("another live broker is registered with this node.id; retrying until its session ends")
+					wait = retry
+				}
+				wait = min(2*wait, max(retry, dupRegistrationMaxBackoff))
 			} else {
 				r.b.log.Debug("controller not reached yet", "err", err)
+				wait = retry
 			}
-			wait = retry
 		} else {
+			if refused && r.brokerEpoch() != 0 {
+				refused = false
+				r.b.log.Info("registered: the other broker's session with this node.id has ended")
+			}
 			select {
 			case <-r.unfenced:
 				wait = interval
@@ -75,6 +88,11 @@ func (r *registration) run(ctx context.Context) {
 		}
 	}
 }
+
+// dupRegistrationMaxBackoff bounds the growing wait between registrations
+// the controller refused because another incarnation holds the node id:
+// the node gets in at most this long after that session ends.
+const dupRegistrationMaxBackoff = 250 * time.Millisecond
 
 // step registers if needed, then sends one heartbeat.
 func (r *registration) step(ctx context.Context) error {

@@ -47,7 +47,10 @@ func (c *Controller) RegisterBroker(ctx context.Context, req *kmsg.BrokerRegistr
 		// refuses the newcomer the same way; a restart after a crash gets
 		// in once the crashed incarnation's session runs out.
 		if s := c.live.sessions[old.ID]; s != nil && s.epoch == old.Epoch && s.heard && now.Sub(s.lastContact) <= c.sessionTimeout() {
-			c.log.Warn("refused a registration: another live broker has this id", "broker_id", req.BrokerID)
+			if s.refused != req.IncarnationID { // it retries until the session ends: say it once
+				s.refused = req.IncarnationID
+				c.log.Warn("refused a registration: another live broker has this id", "broker_id", req.BrokerID)
+			}
 			resp.ErrorCode = kerr.DuplicateBrokerRegistration.Code
 			return resp, nil
 		}

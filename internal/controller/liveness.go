@@ -25,6 +25,9 @@ type session struct {
 	// offset at which its leaderships had moved; it may stop once every
 	// other active broker has applied that far. 0 when not shutting down.
 	shutdownOffset uint64
+	// refused is the last other incarnation refused this broker id while
+	// this one lived, so that its retries are logged once.
+	refused metadata.UUID
 }
 
 // liveness is the controller's per-activation state, guarded by mu.
