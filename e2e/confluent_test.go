@@ -112,3 +112,38 @@ func valueIndex(v string) int {
 	}
 	return n
 }
+
+// confluentTransactional asks for a transactional producer and prints the
+// error InitTransactions gives, as JSON.
+const confluentTransactional = `
+import json, sys
+from confluent_kafka import Producer, KafkaException
+
+p = Producer({'bootstrap.servers': sys.argv[1], 'transactional.id': 'tx-1'})
+try:
+    p.init_transactions(30)
+    print(json.dumps({'ok': True}))
+except KafkaException as e:
+    err = e.args[0]
+    print(json.dumps({'ok': False, 'fatal': err.fatal(), 'error': err.str()}))
+`
+
+// Transactions are not supported yet: librdkafka's InitTransactions must
+// fail at once with a fatal error that says so, not retry until its
+// timeout (30 s here) and report only that it timed out.
+func TestConfluentTransactionsAreRefusedClearly(t *testing.T) {
+	needPython(t, "confluent_kafka", "python3-confluent-kafka")
+	b := startBroker(t)
+	out := python(t, confluentTransactional, b.Addr)
+	var r struct {
+		OK    bool   `json:"ok"`
+		Fatal bool   `json:"fatal"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil {
+		t.Fatalf("bad output %q: %v", out, err)
+	}
+	if r.OK || !r.Fatal || !strings.Contains(r.Error, "transactions are not supported by this broker yet") {
+		t.Fatalf("InitTransactions: %+v; want a fatal error saying transactions are not supported", r)
+	}
+}

@@ -8,9 +8,14 @@ package api
 // partitions, offsets.topic.replication.factor replicas (the request gets
 // COORDINATOR_NOT_AVAILABLE while fewer brokers are live), compacted, with
 // offsets.topic.segment.bytes segments. The answer names the leader's
-// endpoint on the listener the request came on. Transaction coordinators
-// (key type 1) are not served yet: INVALID_REQUEST with a message, which
-// clients report instead of retrying, and a line in the broker's log.
+// endpoint on the listener the request came on.
+//
+// Transaction coordinators (key type 1) are not served yet. The lookup is
+// refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED and a message saying
+// why, and the broker logs it: that is the one error librdkafka treats as
+// fatal here (it retries any other every 500 ms, so InitTransactions only
+// ever timed out); the Java client, franz-go, KafkaJS and sarama fail at
+// once on any error.
 
 import (
 	"context"
@@ -49,8 +54,8 @@ func (h *Handler) findCoordinatorResponse(ctx context.Context, c *call) kmsg.Res
 			// Clients such as KafkaJS show no message and send the user
 			// to the broker's log.
 			h.log.Info("refusing a transaction coordinator lookup: transactions are not supported yet", "txn_id", key)
-			rc.ErrorCode = kerr.InvalidRequest.Code
-			rc.ErrorMessage = kmsg.StringPtr("transaction coordinators are not supported by this broker yet")
+			rc.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			rc.ErrorMessage = kmsg.StringPtr("transactions are not supported by this broker yet (samsa)")
 		} else if code, msg := h.groupCoordinator(ctx, key, c.Conn.Listener, &rc); code != nil {
 			rc.ErrorCode = code.Code
 			rc.ErrorMessage = kmsg.StringPtr(msg)

@@ -455,7 +455,7 @@ func TestIdempotentProducerGetsDistinctIDs(t *testing.T) {
 	fc := kmsg.NewPtrFindCoordinatorRequest()
 	fc.CoordinatorType, fc.CoordinatorKeys = 1, []string{"t1"}
 	fcr, err := fc.RequestWith(ctxT(t), c.Client(t))
-	if err != nil || fcr.Coordinators[0].ErrorCode != kerr.InvalidRequest.Code || fcr.Coordinators[0].ErrorMessage == nil {
+	if err != nil || fcr.Coordinators[0].ErrorCode != kerr.TransactionalIDAuthorizationFailed.Code || fcr.Coordinators[0].ErrorMessage == nil {
 		t.Fatalf("transaction coordinator lookup: %v %+v", err, fcr)
 	}
 	rc := dialRaw(t, c)
