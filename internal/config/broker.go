@@ -188,7 +188,6 @@ type Txn struct {
 // (ssl.*, sasl.jaas.config, sasl.enabled.mechanisms) are read with
 // ListenerConfig.
 type Security struct {
-	AuthorizerEnabled                bool     // authorizer.class.name names Kafka's standard authorizer
 	SuperUsers                       []string // super.users, split on ';'
 	AllowEveryoneIfNoACLFound        bool     // allow.everyone.if.no.acl.found
 	SASLMechanismInterBrokerProtocol string   // sasl.mechanism.inter.broker.protocol

@@ -6,8 +6,6 @@ const (
 	maxInt32 = "2147483647"
 	maxInt64 = "9223372036854775807"
 
-	standardAuthorizer   = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
-	zkAuthorizer         = "kafka.security.authorizer.AclAuthorizer"
 	defaultPrincipalType = "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder"
 )
 
@@ -119,8 +117,8 @@ var securityDefs = []Def{
 		Valid: onlyValues("samsa builds principals itself; only the default builder is accepted", defaultPrincipalType),
 		Doc:   "samsa: only Kafka's default principal builder is accepted; samsa loads no plugin classes."},
 	{Name: "authorizer.class.name", Type: TypeString, Default: "", Importance: Low,
-		Valid: onlyValues("samsa has one built-in ACL authorizer; use "+standardAuthorizer+" or leave empty", "", standardAuthorizer, zkAuthorizer),
-		Doc:   "Empty: no authorization. Kafka's StandardAuthorizer (or the ZooKeeper-era AclAuthorizer) name turns on samsa's built-in ACL authorizer."},
+		Valid: onlyValues("samsa has no ACL authorizer yet, and will not start without the access control asked for; leave it empty", ""),
+		Doc:   "Empty: no authorization, the only value samsa takes for now (it has no ACL authorizer yet; Kafka's StandardAuthorizer is refused at startup rather than ignored)."},
 	{Name: "super.users", Type: TypeString, Null: true, Importance: Medium,
 		Doc: "Principals that bypass ACLs, separated by semicolons: User:admin;User:broker."},
 	{Name: "allow.everyone.if.no.acl.found", Type: TypeBoolean, Default: "false", Importance: Medium,

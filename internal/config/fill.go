@@ -151,7 +151,6 @@ func (b *Broker) fill() error {
 		ProducerIDExpirationMs:         r.i32("producer.id.expiration.ms"),
 	}
 	b.Security = Security{
-		AuthorizerEnabled:                r.str("authorizer.class.name") != "",
 		SuperUsers:                       splitSuperUsers(r.str("super.users")),
 		AllowEveryoneIfNoACLFound:        r.on("allow.everyone.if.no.acl.found"),
 		SASLMechanismInterBrokerProtocol: r.str("sasl.mechanism.inter.broker.protocol"),

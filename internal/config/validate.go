@@ -28,7 +28,23 @@ func (b *Broker) Validate() error {
 	}
 	add(b.validateAdvertisedHosts())
 	add(b.validateLimits())
+	add(b.validateSecurity())
 	return errors.Join(errs...)
+}
+
+// validateSecurity refuses listeners samsa cannot secure yet: it serves
+// neither TLS nor SASL, and starting a listener a server.properties calls
+// SSL or SASL_SSL as plain, unauthenticated TCP would open what the
+// operator meant to close. (The authorizer is refused by its own check.)
+func (b *Broker) validateSecurity() error {
+	for _, l := range b.Listeners {
+		if l.SecurityProtocol != "PLAINTEXT" {
+			return conflict(fmt.Sprintf("listeners: %s uses the security protocol %s, but samsa serves PLAINTEXT only for now (no TLS or SASL); "+
+				"it will not serve that listener unencrypted and unauthenticated", l.Name, l.SecurityProtocol),
+				"listeners", "listener.security.protocol.map")
+		}
+	}
+	return nil
 }
 
 func (b *Broker) validateIdentity() error {

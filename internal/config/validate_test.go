@@ -134,6 +134,17 @@ func TestValidateRejects(t *testing.T) {
 			[]string{"log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"}, "must not exceed"},
 		{"segment.ms below 1 from log.roll.ms", with(threeNode, "log.roll.ms", "0"),
 			[]string{"log.roll.ms"}, "Value must be at least 1"},
+		// samsa serves neither TLS nor SASL yet: such a listener is refused,
+		// not served as plain TCP.
+		{"an SSL listener", with(threeNode, "listeners", "SSL://h2:9092,CONTROLLER://h2:9093",
+			"advertised.listeners", "<unset>", "inter.broker.listener.name", "SSL"),
+			[]string{"listeners", "listener.security.protocol.map"}, "SSL uses the security protocol SSL, but samsa serves PLAINTEXT only"},
+		{"a SASL listener among plain ones", with(threeNode, "listeners", "PLAINTEXT://h2:9092,SASL_PLAINTEXT://h2:9094,CONTROLLER://h2:9093"),
+			[]string{"listeners", "listener.security.protocol.map"}, "SASL_PLAINTEXT uses the security protocol SASL_PLAINTEXT"},
+		{"a controller listener mapped to SSL", with(threeNode, "listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"),
+			[]string{"listeners", "listener.security.protocol.map"}, "CONTROLLER uses the security protocol SSL"},
+		{"an authorizer", with(threeNode, "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+			[]string{"authorizer.class.name"}, "no ACL authorizer yet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,7 +170,8 @@ func TestControllerListenerIsImpliedFromTheVoterEntry(t *testing.T) {
 }
 
 func TestImpliedControllerPortSkipsPortsInUse(t *testing.T) {
-	b := mustFromMap(t, map[string]string{"listeners": "PLAINTEXT://:9092,SSL://:9093"})
+	b := mustFromMap(t, map[string]string{"listeners": "PLAINTEXT://:9092,INTERNAL://:9093",
+		"listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT"})
 	if got := b.ControllerListeners(); len(got) != 1 || got[0].Port != 9094 {
 		t.Errorf("controller listeners = %v, want one on 9094", got)
 	}
