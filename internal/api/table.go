@@ -60,6 +60,10 @@ func (h *Handler) table() []*apiDef {
 		{21, 0, newest(21), h.deleteRecords},
 		{22, 0, newest(22), h.initProducerID},
 		{23, 0, newest(23), h.offsetForLeaderEpoch},
+		// No authorizer: SECURITY_DISABLED, as Kafka without one.
+		{29, 0, newest(29), h.describeACLs},
+		{30, 0, newest(30), h.createACLs},
+		{31, 0, newest(31), h.deleteACLs},
 		{32, 0, newest(32), h.describeConfigs},
 		{33, 0, newest(33), h.alterConfigs},
 		{35, 0, newest(35), h.describeLogDirs},
