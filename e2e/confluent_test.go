@@ -147,3 +147,39 @@ func TestConfluentTransactionsAreRefusedClearly(t *testing.T) {
 		t.Fatalf("InitTransactions: %+v; want a fatal error saying transactions are not supported", r)
 	}
 }
+
+// confluentBrokerDefault sets log.retention.ms on broker argv[2]'s own
+// resource with the legacy AlterConfigs (librdkafka cannot name the
+// cluster-wide default), then prints topic argv[3]'s retention.ms and its
+// source as JSON.
+const confluentBrokerDefault = `
+import json, sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+
+a = AdminClient({'bootstrap.servers': sys.argv[1]})
+for f in a.alter_configs([ConfigResource('BROKER', sys.argv[2], set_config={'log.retention.ms': '3600000'})]).values():
+    f.result()
+for f in a.describe_configs([ConfigResource('TOPIC', sys.argv[3])]).values():
+    e = f.result()['retention.ms']
+    print(json.dumps({'value': e.value, 'source': int(e.source)}))
+`
+
+// A topic-config default set on one broker, the only way librdkafka's admin
+// API can change one at run time, applies to that broker's topics and is
+// described as DYNAMIC_BROKER_CONFIG, as in Kafka.
+func TestConfluentSetsABrokerTopicDefault(t *testing.T) {
+	needPython(t, "confluent_kafka", "python3-confluent-kafka")
+	b := startBroker(t)
+	createTopic(t, b.Admin(t), "defaults", 1)
+	out := python(t, confluentBrokerDefault, b.Addr, "1", "defaults")
+	var r struct {
+		Value  string `json:"value"`
+		Source int    `json:"source"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil {
+		t.Fatalf("bad output %q: %v", out, err)
+	}
+	if r.Value != "3600000" || r.Source != 2 { // 2: DYNAMIC_BROKER_CONFIG
+		t.Fatalf("retention.ms after setting it on broker 1: %+v, want 3600000 from DYNAMIC_BROKER_CONFIG (2)", r)
+	}
+}
