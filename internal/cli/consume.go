@@ -48,6 +48,7 @@ command joins the group and commits the offsets of the records it printed.`
 
 func runConsume(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa consume TOPIC... [flags]", consumeAbout)
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	offset := f.String("offset,o", "start", "SPEC", "where to start (and stop), see above")
 	num := f.Int("num,n", 0, "N", "stop after N records")

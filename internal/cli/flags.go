@@ -201,6 +201,15 @@ func (f *flagSet) Changed(name string) bool {
 // Args returns the positional arguments.
 func (f *flagSet) Args() []string { return f.args }
 
+// TopicArgs makes --topic (and -t) another way to give the command's TOPIC
+// arguments, in command-line order with the positional ones, as Kafka's
+// tools and kcat spell it: samsa topic describe --topic t is samsa topic
+// describe t. It is accepted without a line in the usage text.
+func (f *flagSet) TopicArgs() {
+	f.add("topic,t", (*stringsValue)(&f.args), kindValue, "TOPIC", "a topic, as a positional TOPIC")
+	f.Hide("topic")
+}
+
 // parse reads args. It returns errHelp for -h/--help (unless the command
 // defines -h itself) and a *usageError for anything it cannot parse.
 func (f *flagSet) parse(args []string) error {

@@ -29,6 +29,7 @@ line without a newline is a record too. Examples:
 
 func runProduce(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa produce TOPIC [flags]", produceAbout)
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	key := f.String("key,k", "", "KEY", "key for every record (a %k in --format wins)")
 	headers := f.Strings("header,H", "KEY:VALUE", "header for every record; repeatable")

@@ -60,6 +60,7 @@ func exitFor(ok bool) int {
 func topicCreate(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa topic create TOPIC... [flags]",
 		"Create topics. Prints a TOPIC STATUS table and exits 1 if any topic could not be created.")
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	parts := f.Int("partitions,p", -1, "N", "partitions per topic (default: the broker's num.partitions)")
 	rf := f.Int("replicas,r", -1, "N", "replication factor (default: the broker's default.replication.factor)")
@@ -147,6 +148,7 @@ func createErrMessage(ctx context.Context, adm *kadm.Client, err error, brokerMs
 func topicList(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa topic list [TOPIC...] [flags]",
 		"List topics with their partition count and replication factor, sorted by name.")
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	internal := f.Bool("internal,i", "include internal topics (__consumer_offsets, ...)")
 	re := f.String("regex,r", "", "REGEX", "only topics whose whole name matches REGEX")
@@ -229,6 +231,7 @@ func replicationFactor(d kadm.TopicDetail) int {
 func topicDelete(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa topic delete TOPIC... [flags]",
 		"Delete topics. Prints a TOPIC STATUS table and exits 1 if any topic could not be deleted.")
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	if code, ok := e.parse(f, args); !ok {
 		return code
@@ -262,6 +265,7 @@ func topicDelete(ctx context.Context, e *env, args []string) int {
 func topicAddPartitions(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa topic add-partitions TOPIC... -n N [flags]",
 		"Add N partitions to each topic. Keyed records may map to other partitions afterwards.")
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	n := f.Int("num,n", 0, "N", "number of partitions to add")
 	if code, ok := e.parse(f, args); !ok {

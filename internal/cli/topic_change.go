@@ -16,6 +16,7 @@ func topicAlterConfig(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa topic alter-config TOPIC... [--set KEY=VALUE]... [--delete KEY]... [flags]",
 		"Change topic configs with IncrementalAlterConfigs: --set sets a value, --delete returns a key to\n"+
 			"its default, --append and --subtract add to or remove from list values (cleanup.policy).")
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	sets := f.Strings("set,s", "KEY=VALUE", "set a config; repeatable")
 	dels := f.CommaStrings("delete,d", "KEY", "delete a config (back to the default); repeatable")
@@ -81,6 +82,7 @@ func topicTrimPrefix(ctx context.Context, e *env, args []string) int {
 			"older records can no longer be read. OFFSET is a number, \"end\" (everything currently in the\n"+
 			"partition) or @TIMESTAMP (every record older than the timestamp; see `samsa consume --help`).\n"+
 			"There is no confirmation prompt.")
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	offset := f.String("offset,o", "", "OFFSET", "N, end or @TIMESTAMP (required)")
 	partsFlag := f.String("partitions,p", "", "P,...", "only these partitions (default all)")

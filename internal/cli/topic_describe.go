@@ -48,6 +48,7 @@ type describedPartition struct {
 func topicDescribe(ctx context.Context, e *env, args []string) int {
 	f := newFlagSet("samsa topic describe TOPIC... [flags]",
 		"Describe topics. Without -p or -c all three sections are printed: summary, configs and partitions.")
+	f.TopicArgs()
 	conn := addConnFlags(f)
 	printParts := f.Bool("print-partitions,p", "print only the partitions section")
 	printConfigs := f.Bool("print-configs,c", "print only the configs section")

@@ -74,6 +74,18 @@ func TestTopicNouns(t *testing.T) {
 			`^0\s+0\s+\d+\s+0\s+0\s+0\s+0$`, `^1\s`, `^2\s`)
 	})
 
+	t.Run("--topic and -t name topics as Kafka's tools do", func(t *testing.T) {
+		out := c.run("", "samsa", "topic", "create", "--topic", "flagged", "-t", "tagged", "plain", "-p", "2").ok(t)
+		matchLines(t, out, `^TOPIC\s+STATUS$`, `^flagged\s+OK$`, `^tagged\s+OK$`, `^plain\s+OK$`)
+		out = c.run("", "samsa", "topic", "describe", "--topic", "flagged", "-p").ok(t)
+		if got := fields(out); len(got) != 3 || got[0][0] != "PARTITION" {
+			t.Fatalf("describe --topic flagged -p: got %q", got)
+		}
+		if out := c.run("", "samsa", "topic", "delete", "-t", "tagged", "--topic=plain").ok(t); !strings.Contains(out, "tagged") || !strings.Contains(out, "plain") {
+			t.Fatalf("delete: %s", out)
+		}
+	})
+
 	t.Run("describe -p prints only the partitions table", func(t *testing.T) {
 		out := c.run("", "samsa", "topic", "describe", "orders", "-p").ok(t)
 		if strings.Contains(out, "SUMMARY") || strings.Contains(out, "retention.ms") {
