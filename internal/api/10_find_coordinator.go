@@ -15,7 +15,7 @@ package api
 // why, and the broker logs it: that is the one error librdkafka treats as
 // fatal here (it retries any other every 500 ms, so InitTransactions only
 // ever timed out); the Java client, franz-go, KafkaJS and sarama fail at
-// once on any error.
+// once on this code as on INVALID_REQUEST.
 
 import (
 	"context"

@@ -24,8 +24,6 @@ import (
 	"github.com/samsa-io/samsa/internal/wire"
 )
 
-var clusterDefaults = metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""}
-
 func (h *Handler) describeConfigs(_ context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.DescribeConfigsRequest)
 	resp := kmsg.NewPtrDescribeConfigsResponse()
@@ -78,7 +76,7 @@ func (h *Handler) configEntries(img *metadata.Image, r kmsg.DescribeConfigsReque
 		return h.cfg.Broker.DescribeTopic(img.TopicConfigs(r.ResourceName), h.dynamicConfig(img)), nil, ""
 	case kmsg.ConfigResourceTypeBroker:
 		if r.ResourceName == "" {
-			return config.DescribeBrokerDefault(img.Configs(clusterDefaults)), nil, ""
+			return config.DescribeBrokerDefault(img.Configs(metadata.DefaultBrokerResource)), nil, ""
 		}
 		if r.ResourceName != strconv.Itoa(int(h.cfg.NodeID)) {
 			return nil, kerr.InvalidRequest, "Unexpected broker id, expected " + strconv.Itoa(int(h.cfg.NodeID)) + " or empty string, but received " + r.ResourceName
@@ -95,7 +93,7 @@ func (h *Handler) configEntries(img *metadata.Image, r kmsg.DescribeConfigsReque
 // this broker: its own resource's values and the cluster-wide ones.
 func (h *Handler) dynamicConfig(img *metadata.Image) config.Dynamic {
 	return config.Dynamic{
-		PerBroker:      img.Configs(metadata.ConfigResource{Type: metadata.ResourceBroker, Name: strconv.Itoa(int(h.cfg.NodeID))}),
-		ClusterDefault: img.Configs(clusterDefaults),
+		PerBroker:      img.Configs(metadata.BrokerResource(h.cfg.NodeID)),
+		ClusterDefault: img.Configs(metadata.DefaultBrokerResource),
 	}
 }

@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"errors"
-	"strconv"
 	"testing"
 	"time"
 
@@ -117,7 +116,7 @@ func TestPerBrokerTopicDefaults(t *testing.T) {
 		err = resps[0].Err
 	}
 	if !errors.Is(err, kerr.InvalidConfig) {
-		t.Errorf("log.retention.ms=soon on broker %s: %v, want INVALID_CONFIG", strconv.Itoa(int(a)), err)
+		t.Errorf("log.retention.ms=soon on broker %d: %v, want INVALID_CONFIG", a, err)
 	}
 }
 

@@ -64,8 +64,9 @@ func (r *registration) run(ctx context.Context) {
 					refused = true
 					r.b.log.Warn("another live broker is registered with this node.id; retrying until its session ends")
 					wait = retry
+				} else {
+					wait = min(2*wait, max(retry, dupRegistrationMaxBackoff))
 				}
-				wait = min(2*wait, max(retry, dupRegistrationMaxBackoff))
 			} else {
 				r.b.log.Debug("controller not reached yet", "err", err)
 				wait = retry

@@ -166,9 +166,9 @@ func (c *Controller) effectiveList(img *metadata.Image, typ kmsg.ConfigResourceT
 	}
 	var entries []config.Entry
 	if typ == resourceTopic {
-		entries = c.cfg.Broker.DescribeTopic(img.TopicConfigs(name), config.ClusterDynamic(img.Configs(clusterDefault)))
+		entries = c.cfg.Broker.DescribeTopic(img.TopicConfigs(name), config.ClusterDynamic(img.Configs(metadata.DefaultBrokerResource)))
 	} else {
-		entries = config.DescribeBrokerDefault(img.Configs(clusterDefault))
+		entries = config.DescribeBrokerDefault(img.Configs(metadata.DefaultBrokerResource))
 	}
 	for _, e := range entries {
 		if e.Name == key && e.Value != nil {

@@ -169,7 +169,7 @@ func activeExcept(img *metadata.Image, skip int32) func(int32) bool {
 // the controller decides for all), resolved when first asked.
 func (c *Controller) uncleanFor(img *metadata.Image, topic string) func() bool {
 	return func() bool {
-		t, err := c.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), config.ClusterDynamic(img.Configs(clusterDefault)))
+		t, err := c.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), config.ClusterDynamic(img.Configs(metadata.DefaultBrokerResource)))
 		if err != nil {
 			c.log.Warn("cannot resolve topic config; no unclean election", "topic", topic, "err", err)
 			return false

@@ -61,7 +61,7 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 				overrides[cr.Name] = cr.Value
 			}
 		}
-		for _, e := range c.cfg.Broker.DescribeTopic(overrides, config.ClusterDynamic(img.Configs(clusterDefault))) {
+		for _, e := range c.cfg.Broker.DescribeTopic(overrides, config.ClusterDynamic(img.Configs(metadata.DefaultBrokerResource))) {
 			rc := kmsg.NewCreateTopicsResponseTopicConfig()
 			rc.Name, rc.Value, rc.ReadOnly, rc.Source, rc.IsSensitive = e.Name, e.Value, e.ReadOnly, int8(e.Source), e.Sensitive
 			rt.Configs = append(rt.Configs, rc)
@@ -92,8 +92,6 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 	}
 	return resp, nil
 }
-
-var clusterDefault = metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""}
 
 // maxPartitionsPerRequest bounds the partitions one CreateTopics or
 // CreatePartitions request may add, as Kafka's controller bounds them

@@ -22,6 +22,7 @@ package metadata
 import (
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -42,6 +43,14 @@ type Image struct {
 type ConfigResource struct {
 	Type int8
 	Name string
+}
+
+// DefaultBrokerResource holds the cluster-wide dynamic broker configs.
+var DefaultBrokerResource = ConfigResource{Type: ResourceBroker}
+
+// BrokerResource holds broker id's own dynamic configs.
+func BrokerResource(id int32) ConfigResource {
+	return ConfigResource{Type: ResourceBroker, Name: strconv.Itoa(int(id))}
 }
 
 // Topic is one topic and its partitions (index = partition id).

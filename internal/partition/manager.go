@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,10 +48,6 @@ type ManagerConfig struct {
 // lives among the partition directories as in Kafka but is not a partition.
 const MetadataTopic = "__cluster_metadata"
 
-// clusterConfig is the default BROKER resource: the cluster-wide dynamic
-// broker configs.
-var clusterConfig = metadata.ConfigResource{Type: metadata.ResourceBroker, Name: ""}
-
 type key struct {
 	topicID metadata.UUID
 	part    int32
@@ -62,9 +57,8 @@ type key struct {
 // with the metadata: Apply is a metadata listener. Lookups are safe from any
 // goroutine.
 type Manager struct {
-	cfg       ManagerConfig
-	log       *slog.Logger
-	ownConfig metadata.ConfigResource // this broker's BROKER resource
+	cfg ManagerConfig
+	log *slog.Logger
 
 	mu    sync.RWMutex // guards parts and home
 	parts map[key]*Partition
@@ -92,8 +86,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, log: cfg.Logger,
-		ownConfig: metadata.ConfigResource{Type: metadata.ResourceBroker, Name: strconv.Itoa(int(cfg.NodeID))},
-		parts:     map[key]*Partition{}, home: map[storage.TopicPartition]*storage.Dir{},
+		parts: map[key]*Partition{}, home: map[storage.TopicPartition]*storage.Dir{},
 		alterQ: map[*Partition][]int32{}, alterWake: make(chan struct{}, 1),
 	}
 	for _, d := range cfg.Dirs {
@@ -355,8 +348,8 @@ func (m *Manager) deleteStraysLocked(img *metadata.Image) {
 // broker's dynamic defaults.
 func (m *Manager) settingsFor(img *metadata.Image, topic string) (*settings, error) {
 	dyn := config.Dynamic{
-		PerBroker:      img.Configs(m.ownConfig),
-		ClusterDefault: img.Configs(clusterConfig),
+		PerBroker:      img.Configs(metadata.BrokerResource(m.cfg.NodeID)),
+		ClusterDefault: img.Configs(metadata.DefaultBrokerResource),
 	}
 	t, err := m.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), dyn)
 	if err != nil {
@@ -368,7 +361,7 @@ func (m *Manager) settingsFor(img *metadata.Image, topic string) (*settings, err
 // applyConfigs re-resolves the configuration of partitions whose topic (or
 // the cluster-wide or this broker's defaults) changed.
 func (m *Manager) applyConfigs(d *metadata.Delta, img *metadata.Image) {
-	all := d.ChangedConfigs[clusterConfig] || d.ChangedConfigs[m.ownConfig]
+	all := d.ChangedConfigs[metadata.DefaultBrokerResource] || d.ChangedConfigs[metadata.BrokerResource(m.cfg.NodeID)]
 	for _, p := range m.All() {
 		if !all && !d.ChangedConfigs[metadata.ConfigResource{Type: metadata.ResourceTopic, Name: p.Topic}] {
 			continue
