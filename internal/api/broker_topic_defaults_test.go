@@ -27,19 +27,7 @@ func TestPerBrokerTopicDefaults(t *testing.T) {
 		kgo.ProducerBatchCompression(kgo.NoCompression()))
 
 	// Partition 0 on broker a, partition 1 on broker b.
-	create := kmsg.NewPtrCreateTopicsRequest()
-	ct := kmsg.NewCreateTopicsRequestTopic()
-	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = "pb", -1, -1
-	for p, node := range []int32{a, b} {
-		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
-		ra.Partition, ra.Replicas = int32(p), []int32{node}
-		ct.ReplicaAssignment = append(ct.ReplicaAssignment, ra)
-	}
-	create.Topics = append(create.Topics, ct)
-	cresp, err := create.RequestWith(ctx, cl)
-	if err != nil || cresp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create: %v %+v", err, cresp)
-	}
+	createPlaced(t, cl, "pb", []int32{a}, []int32{b})
 
 	adm := c.Admin(t)
 	setOnA := func(op kadm.IncrementalOp, value string) {
@@ -117,6 +105,28 @@ func TestPerBrokerTopicDefaults(t *testing.T) {
 	}
 	if !errors.Is(err, kerr.InvalidConfig) {
 		t.Errorf("log.retention.ms=soon on broker %d: %v, want INVALID_CONFIG", a, err)
+	}
+}
+
+// createPlaced creates topic with partition i on replicas[i], the first
+// replica its preferred leader.
+func createPlaced(t testing.TB, cl *kgo.Client, topic string, replicas ...[]int32) {
+	t.Helper()
+	create := kmsg.NewPtrCreateTopicsRequest()
+	ct := kmsg.NewCreateTopicsRequestTopic()
+	ct.Topic, ct.NumPartitions, ct.ReplicationFactor = topic, -1, -1
+	for p, nodes := range replicas {
+		ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		ra.Partition, ra.Replicas = int32(p), nodes
+		ct.ReplicaAssignment = append(ct.ReplicaAssignment, ra)
+	}
+	create.Topics = append(create.Topics, ct)
+	resp, err := create.RequestWith(ctxT(t), cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+	}
+	if err != nil {
+		t.Fatalf("create %s: %v", topic, err)
 	}
 }
 

@@ -76,6 +76,7 @@ func (h *Handler) table() []*apiDef {
 		{47, 0, newest(47), h.offsetDelete},
 		{55, 0, newest(55), h.describeQuorum},
 		{60, 0, newest(60), h.describeCluster},
+		{61, 0, newest(61), h.describeProducers},
 		{75, 0, newest(75), h.describeTopicPartitions},
 	}
 }

@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/samsa-io/samsa/internal/record"
 )
@@ -213,3 +215,46 @@ func (ps *producerState) firstUnstableOffset() int64 {
 
 // clear forgets every producer.
 func (ps *producerState) clear() { clear(ps.producers) }
+
+// ProducerInfo is what the log knows of one producer: one entry of a
+// DescribeProducers answer.
+type ProducerInfo struct {
+	ID    int64
+	Epoch int16
+	// LastSequence is the last sequence number of the producer's newest
+	// batch in its current epoch, -1 when it has none (after a marker
+	// that bumped the epoch).
+	LastSequence int32
+	// LastTimestamp is the max timestamp of its newest batch or marker, ms.
+	LastTimestamp int64
+	// CoordinatorEpoch is the coordinator epoch of its last transaction
+	// marker, -1 when none.
+	CoordinatorEpoch int32
+	// TxnStartOffset is the first offset of its transaction in progress,
+	// -1 when none.
+	TxnStartOffset int64
+}
+
+// Producers returns the producers the log remembers for idempotence and
+// transactions (Kafka's active producers), by ascending id.
+func (l *Log) Producers() []ProducerInfo {
+	l.mu.Lock()
+	out := make([]ProducerInfo, 0, len(l.producers.producers))
+	for _, e := range l.producers.producers {
+		info := ProducerInfo{
+			ID:               e.id,
+			Epoch:            e.epoch,
+			LastSequence:     -1,
+			LastTimestamp:    e.lastTimestamp,
+			CoordinatorEpoch: e.coordinatorEpoch,
+			TxnStartOffset:   e.currentTxnFirstOffset,
+		}
+		if e.n > 0 {
+			info.LastSequence = e.last().lastSeq
+		}
+		out = append(out, info)
+	}
+	l.mu.Unlock()
+	slices.SortFunc(out, func(a, b ProducerInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
