@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,36 @@ func TestDescribeProducersListsIdempotentProducers(t *testing.T) {
 		if p.Partition != tc.part || p.ErrorCode != tc.want.Code || len(p.ActiveProducers) != 0 {
 			t.Errorf("%s/%d on %d: partition %d, %v, %d producers; want %v", tc.topic, tc.part, tc.node,
 				p.Partition, kerr.ErrorForCode(p.ErrorCode), len(p.ActiveProducers), tc.want)
+		}
+	}
+}
+
+// With no transaction coordinator there are no transactions to list, but
+// ListTransactions (kafka-transactions.sh list) answers, and checks its
+// filters as Kafka does.
+func TestListTransactionsIsEmpty(t *testing.T) {
+	c := clustertest.Start(t)
+	ctx := ctxT(t)
+	cl := c.Client(t)
+	listed, err := kadm.NewClient(cl).ListTransactions(ctx, nil, nil)
+	if err != nil || len(listed) != 0 {
+		t.Fatalf("list: %v, %+v; want an empty list", err, listed)
+	}
+
+	req := kmsg.NewPtrListTransactionsRequest()
+	req.StateFilters = []string{"Ongoing", "Running", "PrepareAbort"}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.ErrorCode != 0 || len(resp.TransactionStates) != 0 ||
+		!slices.Equal(resp.UnknownStateFilters, []string{"Running"}) {
+		t.Errorf("states filter: %v %+v; want no transactions and Running unknown", err, resp)
+	}
+
+	for pattern, want := range map[string]int16{"^orders-.*": 0, "": 0, "orders-(": kerr.InvalidRegularExpression.Code} {
+		req := kmsg.NewPtrListTransactionsRequest()
+		req.TransactionalIDPattern = &pattern
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil || resp.ErrorCode != want || len(resp.TransactionStates) != 0 {
+			t.Errorf("pattern %q: %v %+v; want error code %d", pattern, err, resp, want)
 		}
 	}
 }

@@ -77,6 +77,8 @@ func (h *Handler) table() []*apiDef {
 		{55, 0, newest(55), h.describeQuorum},
 		{60, 0, newest(60), h.describeCluster},
 		{61, 0, newest(61), h.describeProducers},
+		// No transactions yet, so none to list.
+		{66, 0, newest(66), h.listTransactions},
 		{75, 0, newest(75), h.describeTopicPartitions},
 	}
 }
