@@ -35,6 +35,7 @@ var personalities = []personality{
 	{"kafka-log-dirs.sh", kafkaLogDirs},
 	{"kafka-broker-api-versions.sh", kafkaBrokerAPIVersions},
 	{"kafka-cluster.sh", kafkaCluster},
+	{"kafka-transactions.sh", kafkaTransactions},
 	{"kafka-producer-perf-test.sh", kafkaProducerPerfTest},
 	{"kafka-consumer-perf-test.sh", kafkaConsumerPerfTest},
 	{"kafka-server-start.sh", kafkaServerStart},
