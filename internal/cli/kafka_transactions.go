@@ -448,12 +448,15 @@ func findHanging(ctx context.Context, e *env, cl *kgo.Client, o txnOpts) int {
 		return 1
 	}
 
-	// The partitions to search: the one named, or those of the topic (or of
-	// every topic) with a replica on the broker.
+	// The partitions to search: the one named, or those of the topic (or,
+	// as Kafka's listTopics, of every topic but the internal ones) with a
+	// replica on the broker.
 	adm := kadm.NewClient(cl)
 	search := kadm.TopicsSet{}
+	nParts := 0
 	if o.f.Changed("partition") {
 		search.Add(*o.topic, int32(part))
+		nParts = 1
 	} else {
 		var topics []string
 		if hasTopic {
@@ -467,9 +470,13 @@ func findHanging(ctx context.Context, e *env, cl *kgo.Client, o txnOpts) int {
 			if t.Err != nil {
 				return txnFail(e, "Failed to describe 1 topics", t.Err)
 			}
+			if t.IsInternal && !hasTopic {
+				continue
+			}
 			for _, p := range t.Partitions.Sorted() {
 				if broker == nil || slices.Contains(p.Replicas, *broker) {
 					search.Add(t.Topic, p.Partition)
+					nParts++
 				}
 			}
 		}
@@ -484,7 +491,7 @@ func findHanging(ctx context.Context, e *env, cl *kgo.Client, o txnOpts) int {
 			if broker != nil {
 				on = fmt.Sprintf("broker %d", *broker)
 			}
-			return txnFail(e, fmt.Sprintf("Failed to describe producers for %d partitions on %s", len(search.Sorted()), on), err)
+			return txnFail(e, fmt.Sprintf("Failed to describe producers for %d partitions on %s", nParts, on), err)
 		}
 		for _, pp := range res {
 			for _, p := range pp.producers {

@@ -71,8 +71,11 @@ func TestKafkaTransactions(t *testing.T) {
 
 	// find-hanging: the open transaction is its coordinator's, so it is not
 	// hanging.
-	if out := tool("find-hanging", "--topic", "tx", "--max-transaction-timeout", "0").ok(t); out != "Topic\tPartition\tProducerId\tProducerEpoch\tCoordinatorEpoch\tStartOffset\tLastTimestamp\tDuration(min)\t\n" {
-		t.Errorf("find-hanging printed\n%s", out)
+	for _, scope := range [][]string{{"--topic", "tx"}, {"--broker-id", "0"}, {"--topic", "tx", "--partition", "0", "--broker-id", "0"}} {
+		args := append([]string{"find-hanging", "--max-transaction-timeout", "0"}, scope...)
+		if out := tool(args...).ok(t); out != "Topic\tPartition\tProducerId\tProducerEpoch\tCoordinatorEpoch\tStartOffset\tLastTimestamp\tDuration(min)\t\n" {
+			t.Errorf("find-hanging %v printed\n%s", scope, out)
+		}
 	}
 
 	// abort --start-offset finds the transaction and writes its abort
