@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // confluentIdempotent produces argv[3] messages round-robin over argv[4]
@@ -100,6 +102,22 @@ func TestConfluentIdempotentProducer(t *testing.T) {
 			if valueIndex(rs[i].Value) <= valueIndex(rs[i-1].Value) {
 				t.Fatalf("partition %d: %s after %s", p, rs[i].Value, rs[i-1].Value)
 			}
+		}
+
+		// kafka-transactions.sh describe-producers shows the producer
+		// the partition remembers: librdkafka's id and epoch, and the
+		// sequence of the last record it wrote there.
+		r := runTool(t, 60*time.Second, "", samsaBin, "kafka-transactions.sh", "--bootstrap-server", b.Addr,
+			"describe-producers", "--topic", topic, "--partition", fmt.Sprint(p))
+		lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+		var fields []string
+		if len(lines) == 2 && strings.HasPrefix(lines[0], "ProducerId\tProducerEpoch\t") {
+			fields = strings.Fields(lines[1])
+		}
+		last := recs[p][len(recs[p])-1]
+		want := []string{fmt.Sprint(last.ProducerID), fmt.Sprint(last.ProducerEpoch), "-1", fmt.Sprint(len(recs[p]) - 1)}
+		if r.Err != nil || len(fields) != 6 || !slices.Equal(fields[:4], want) || fields[5] != "None" {
+			t.Errorf("describe-producers of partition %d: want one producer %v … None; got\n%s", p, want, r)
 		}
 	}
 }
