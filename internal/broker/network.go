@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/samsa-io/samsa/internal/api"
+	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/quorum"
 	"github.com/samsa-io/samsa/internal/server"
@@ -48,7 +49,14 @@ func (b *Broker) bind() error {
 			b.raftLn, ln = m.raft, m.kafka
 			b.raftAddr = l.Addr()
 		}
-		clientLns = append(clientLns, server.Listener{Name: l.Name, Addr: l.Addr(), Ln: ln})
+		sl := server.Listener{Name: l.Name, Addr: l.Addr(), Ln: ln}
+		if l.SecurityProtocol == "SSL" {
+			if sl.TLS, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
+				ln.Close()
+				return err
+			}
+		}
+		clientLns = append(clientLns, sl)
 	}
 	b.server = server.New(serverCfg(clientLns, "server"))
 	if err := b.server.Listen(); err != nil {

@@ -32,16 +32,24 @@ func (b *Broker) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validateSecurity refuses listeners samsa cannot secure yet: it serves
-// neither TLS nor SASL, and starting a listener a server.properties calls
-// SSL or SASL_SSL as plain, unauthenticated TCP would open what the
-// operator meant to close. (The authorizer is refused by its own check.)
+// validateSecurity refuses listeners samsa cannot secure as asked: SASL is
+// not served yet, and TLS only on listeners that serve clients, since
+// brokers and controllers connect to one another in plain TCP. Starting such
+// a listener as plain, unauthenticated TCP would open what the operator
+// meant to close. (The SSL listener's keys are checked when it is bound; the
+// authorizer is refused by its own check.)
 func (b *Broker) validateSecurity() error {
 	for _, l := range b.Listeners {
-		if l.SecurityProtocol != "PLAINTEXT" {
-			return conflict(fmt.Sprintf("listeners: %s uses the security protocol %s, but samsa serves PLAINTEXT only for now (no TLS or SASL); "+
-				"it will not serve that listener unencrypted and unauthenticated", l.Name, l.SecurityProtocol),
+		switch {
+		case l.SecurityProtocol == "PLAINTEXT":
+		case l.SecurityProtocol != "SSL":
+			return conflict(fmt.Sprintf("listeners: %s uses the security protocol %s, but samsa serves PLAINTEXT and SSL only for now (no SASL); "+
+				"it will not serve that listener unauthenticated", l.Name, l.SecurityProtocol),
 				"listeners", "listener.security.protocol.map")
+		case b.IsControllerListener(l.Name) || l.Name == b.InterBrokerListenerName:
+			return conflict(fmt.Sprintf("listeners: %s uses SSL, but samsa's brokers and controllers connect to one another in PLAINTEXT only for now; "+
+				"serve SSL on a listener for clients and keep the inter-broker and controller listeners PLAINTEXT", l.Name),
+				"listeners", "listener.security.protocol.map", "inter.broker.listener.name", "controller.listener.names")
 		}
 	}
 	return nil

@@ -58,6 +58,9 @@ func TestValidateAcceptsCommonLayouts(t *testing.T) {
 			"listeners", "PLAINTEXT://127.0.0.1:9092,V6://[::1]:9092,CONTROLLER://:9093",
 			"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,V6:PLAINTEXT,CONTROLLER:PLAINTEXT")},
 		{"ephemeral ports may repeat", with(threeNode, "listeners", "PLAINTEXT://h2:0,CONTROLLER://h2:0", "advertised.listeners", "<unset>")},
+		{"an SSL listener for clients beside the inter-broker one", with(threeNode,
+			"listeners", "PLAINTEXT://h2:9092,SSL://h2:9094,CONTROLLER://h2:9093", "advertised.listeners", "<unset>",
+			"ssl.keystore.type", "PEM", "listener.name.ssl.ssl.keystore.location", "/etc/samsa/broker.pem")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,15 +137,19 @@ func TestValidateRejects(t *testing.T) {
 			[]string{"log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"}, "must not exceed"},
 		{"segment.ms below 1 from log.roll.ms", with(threeNode, "log.roll.ms", "0"),
 			[]string{"log.roll.ms"}, "Value must be at least 1"},
-		// samsa serves neither TLS nor SASL yet: such a listener is refused,
-		// not served as plain TCP.
-		{"an SSL listener", with(threeNode, "listeners", "SSL://h2:9092,CONTROLLER://h2:9093",
+		// samsa serves no SASL yet, and TLS only to clients: such a
+		// listener is refused, not served as plain TCP.
+		{"an SSL inter-broker listener", with(threeNode, "listeners", "SSL://h2:9092,CONTROLLER://h2:9093",
 			"advertised.listeners", "<unset>", "inter.broker.listener.name", "SSL"),
-			[]string{"listeners", "listener.security.protocol.map"}, "SSL uses the security protocol SSL, but samsa serves PLAINTEXT only"},
+			[]string{"listeners", "listener.security.protocol.map", "inter.broker.listener.name", "controller.listener.names"},
+			"SSL uses SSL, but samsa's brokers and controllers connect to one another in PLAINTEXT only"},
 		{"a SASL listener among plain ones", with(threeNode, "listeners", "PLAINTEXT://h2:9092,SASL_PLAINTEXT://h2:9094,CONTROLLER://h2:9093"),
-			[]string{"listeners", "listener.security.protocol.map"}, "SASL_PLAINTEXT uses the security protocol SASL_PLAINTEXT"},
+			[]string{"listeners", "listener.security.protocol.map"}, "SASL_PLAINTEXT uses the security protocol SASL_PLAINTEXT, but samsa serves PLAINTEXT and SSL only"},
+		{"a SASL_SSL listener", with(threeNode, "listeners", "PLAINTEXT://h2:9092,SASL_SSL://h2:9094,CONTROLLER://h2:9093"),
+			[]string{"listeners", "listener.security.protocol.map"}, "SASL_SSL uses the security protocol SASL_SSL"},
 		{"a controller listener mapped to SSL", with(threeNode, "listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"),
-			[]string{"listeners", "listener.security.protocol.map"}, "CONTROLLER uses the security protocol SSL"},
+			[]string{"listeners", "listener.security.protocol.map", "inter.broker.listener.name", "controller.listener.names"},
+			"CONTROLLER uses SSL, but samsa's brokers and controllers connect"},
 		{"an authorizer", with(threeNode, "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
 			[]string{"authorizer.class.name"}, "no ACL authorizer yet"},
 	}

@@ -27,6 +27,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,6 +44,7 @@ type Listener struct {
 	Name string       // listener name, e.g. "PLAINTEXT"
 	Addr string       // host:port; port 0 picks a free port
 	Ln   net.Listener // when set, accept from it instead of binding Addr; Close closes it
+	TLS  *tls.Config  // when set, connections speak TLS (an SSL listener)
 }
 
 // Config configures a Server. Zero values take the documented defaults.
@@ -141,7 +143,7 @@ func (s *Server) Serve(h wire.Handler) {
 		name := s.cfg.Listeners[i].Name
 		s.log.Info("listening", "listener", name, "addr", ln.Addr().String())
 		s.accepting.Add(1)
-		go s.acceptLoop(name, ln)
+		go s.acceptLoop(name, ln, s.cfg.Listeners[i].TLS)
 	}
 }
 
@@ -156,7 +158,7 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
-func (s *Server) acceptLoop(name string, ln net.Listener) {
+func (s *Server) acceptLoop(name string, ln net.Listener, tlsCfg *tls.Config) {
 	defer s.accepting.Done()
 	var backoff time.Duration
 	for {
@@ -176,6 +178,11 @@ func (s *Server) acceptLoop(name string, ln net.Listener) {
 			continue
 		}
 		backoff = 0
+		if tlsCfg != nil {
+			// The handshake runs on the connection's first read, under
+			// its read deadline; sendfile falls back to a copy.
+			nc = tls.Server(nc, tlsCfg)
+		}
 		s.admit(name, nc)
 	}
 }

@@ -1,0 +1,214 @@
+// Package auth is where clients' identities are established: TLS on SSL
+// listeners now; SASL mechanisms, the ACL authorizer and quotas later.
+package auth
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/samsa-io/samsa/internal/config"
+)
+
+// ServerTLS builds the TLS configuration of an SSL listener from Kafka's
+// ssl.* settings, each read as listener.name.<listener>.<key> first and
+// <key> second, as Kafka reads them:
+//
+//   - the keystore: ssl.keystore.type=PEM, with the private key and its
+//     certificate chain in the file at ssl.keystore.location or inline in
+//     ssl.keystore.key and ssl.keystore.certificate.chain (KIP-651). JKS and
+//     PKCS12 stores are refused with a hint to convert them, and so is an
+//     encrypted private key, which samsa cannot read yet;
+//   - the truststore for client certificates: ssl.truststore.type=PEM, at
+//     ssl.truststore.location or inline in ssl.truststore.certificates;
+//   - ssl.client.auth: none, requested (verified when given) or required;
+//   - ssl.enabled.protocols (TLSv1.2 and TLSv1.3; older versions are
+//     refused) and ssl.cipher.suites (IANA names, TLS 1.2 only, as Go
+//     chooses TLS 1.3's suites itself).
+//
+// Every error names the setting to change, so that the broker refuses to
+// start rather than serve a listener that is not what was asked for.
+func ServerTLS(b *config.Broker, listener string) (*tls.Config, error) {
+	get := func(key string) string {
+		v, _ := b.ListenerConfig(listener, key)
+		return strings.TrimSpace(v)
+	}
+	fail := func(format string, args ...any) (*tls.Config, error) {
+		return nil, fmt.Errorf("listener %s (SSL): "+format, append([]any{listener}, args...)...)
+	}
+
+	cert, err := keystore(get)
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+
+	pool, err := truststore(get)
+	if err != nil {
+		return fail("%v", err)
+	}
+	switch auth := strings.ToLower(get("ssl.client.auth")); auth {
+	case "", "none":
+		cfg.ClientAuth = tls.NoClientCert
+	case "requested", "required":
+		if pool == nil {
+			return fail("ssl.client.auth=%s needs the certificate authorities to verify clients with: set ssl.truststore.type=PEM and ssl.truststore.location (or ssl.truststore.certificates)", auth)
+		}
+		cfg.ClientAuth, cfg.ClientCAs = tls.VerifyClientCertIfGiven, pool
+		if auth == "required" {
+			cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	default:
+		return fail("ssl.client.auth=%s: want none, requested or required", auth)
+	}
+
+	if cfg.MinVersion, cfg.MaxVersion, err = protocols(get("ssl.enabled.protocols")); err != nil {
+		return fail("%v", err)
+	}
+	if cfg.CipherSuites, err = cipherSuites(get("ssl.cipher.suites")); err != nil {
+		return fail("%v", err)
+	}
+	return cfg, nil
+}
+
+// pemOnly refuses a store type samsa cannot read.
+func pemOnly(setting, typ string) error {
+	if strings.EqualFold(typ, "PEM") {
+		return nil
+	}
+	return fmt.Errorf("%s=%s: samsa reads PEM stores only; set %s=PEM and convert the store "+
+		"(keytool -importkeystore -deststoretype PKCS12, then openssl pkcs12 -nodes)", setting, typ, setting)
+}
+
+// keystore loads this listener's certificate chain and private key.
+func keystore(get func(string) string) (tls.Certificate, error) {
+	location, chain, key := get("ssl.keystore.location"), get("ssl.keystore.certificate.chain"), get("ssl.keystore.key")
+	if location == "" && chain == "" && key == "" {
+		return tls.Certificate{}, errors.New("no keystore: set ssl.keystore.type=PEM and ssl.keystore.location " +
+			"(a PEM file with the private key and its certificate chain), or ssl.keystore.key and ssl.keystore.certificate.chain")
+	}
+	if err := pemOnly("ssl.keystore.type", get("ssl.keystore.type")); err != nil {
+		return tls.Certificate{}, err
+	}
+	var certPEM, keyPEM []byte
+	switch {
+	case location != "" && (chain != "" || key != ""):
+		return tls.Certificate{}, errors.New("set either ssl.keystore.location or ssl.keystore.key with ssl.keystore.certificate.chain, not both")
+	case location != "":
+		data, err := os.ReadFile(location)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("ssl.keystore.location: %w", err)
+		}
+		certPEM, keyPEM = data, data
+	case chain == "" || key == "":
+		return tls.Certificate{}, errors.New("ssl.keystore.key and ssl.keystore.certificate.chain go together")
+	default:
+		certPEM, keyPEM = []byte(chain), []byte(key)
+	}
+	if encryptedKey(keyPEM) {
+		return tls.Certificate{}, errors.New("the keystore's private key is encrypted (ssl.key.password), which samsa cannot read yet: " +
+			"store it unencrypted (openssl pkcs8 -topk8 -nocrypt) in a file only the broker may read")
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("keystore: %w", err)
+	}
+	return cert, nil
+}
+
+// encryptedKey reports whether the PEM data holds an encrypted private key
+// (PKCS#8 or the legacy Proc-Type header).
+func encryptedKey(data []byte) bool {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return false
+		}
+		if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+			return true
+		}
+	}
+}
+
+// truststore loads the certificate authorities client certificates are
+// verified with; nil when none is configured.
+func truststore(get func(string) string) (*x509.CertPool, error) {
+	location, inline := get("ssl.truststore.location"), get("ssl.truststore.certificates")
+	if location == "" && inline == "" {
+		return nil, nil
+	}
+	if err := pemOnly("ssl.truststore.type", get("ssl.truststore.type")); err != nil {
+		return nil, err
+	}
+	data := []byte(inline)
+	if location != "" {
+		if inline != "" {
+			return nil, errors.New("set either ssl.truststore.location or ssl.truststore.certificates, not both")
+		}
+		var err error
+		if data, err = os.ReadFile(location); err != nil {
+			return nil, fmt.Errorf("ssl.truststore.location: %w", err)
+		}
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, errors.New("the truststore holds no PEM certificate")
+	}
+	return pool, nil
+}
+
+// protocols maps ssl.enabled.protocols to the TLS versions allowed.
+func protocols(list string) (lo, hi uint16, err error) {
+	versions := map[string]uint16{"TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13}
+	for _, p := range strings.Split(list, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		v, ok := versions[p]
+		if !ok {
+			return 0, 0, fmt.Errorf("ssl.enabled.protocols: %s is not supported; samsa speaks TLSv1.2 and TLSv1.3", p)
+		}
+		if lo == 0 || v < lo {
+			lo = v
+		}
+		hi = max(hi, v)
+	}
+	if lo == 0 {
+		return 0, 0, errors.New("ssl.enabled.protocols is empty: name TLSv1.2, TLSv1.3 or both")
+	}
+	return lo, hi, nil
+}
+
+// cipherSuites maps ssl.cipher.suites (IANA names, as Java names them) to
+// Go's suite ids; nil (Go's defaults) when the list is empty. Suites Go
+// deems insecure are refused.
+func cipherSuites(list string) ([]uint16, error) {
+	var ids []uint16
+	for _, name := range strings.Split(list, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		i := slices.IndexFunc(tls.CipherSuites(), func(s *tls.CipherSuite) bool { return s.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("ssl.cipher.suites: %s is not a cipher suite samsa offers (TLS 1.2 suites Go considers secure: %s)", name, suiteNames())
+		}
+		ids = append(ids, tls.CipherSuites()[i].ID)
+	}
+	return ids, nil
+}
+
+func suiteNames() string {
+	var names []string
+	for _, s := range tls.CipherSuites() {
+		if slices.Contains(s.SupportedVersions, tls.VersionTLS12) {
+			names = append(names, s.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
