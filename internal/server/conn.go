@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,10 +54,28 @@ func newConn(s *Server, listener string, nc net.Conn) *conn {
 	}
 }
 
+// handshake completes a TLS handshake within the request timeout, and
+// logs a failure as Kafka logs a failed authentication.
+func (c *conn) handshake(tc *tls.Conn) bool {
+	ctx, cancel := context.WithTimeout(c.ctx, c.srv.cfg.RequestTimeout)
+	defer cancel()
+	err := tc.HandshakeContext(ctx)
+	if err != nil && !c.stopped.Load() {
+		c.srv.log.Info("failed authentication: TLS handshake failed", "listener", c.info.Listener, "remote", c.info.Remote.String(), "err", err)
+	}
+	return err == nil
+}
+
 // serve runs the reader in this goroutine and the writer in another, and
 // tears the connection down when both are done.
 func (c *conn) serve() {
 	defer c.srv.forget(c)
+	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
+		close(c.replies)
+		c.cancel()
+		c.nc.Close()
+		return
+	}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
