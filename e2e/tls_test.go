@@ -82,15 +82,15 @@ func TestTLSListeners(t *testing.T) {
 
 	// kcat, server authentication only.
 	needKcat(t)
-	kcatSSL := func(addr string, extra []string, args ...string) toolResult {
+	kcatSSL := func(stdin, addr string, extra []string, args ...string) toolResult {
 		t.Helper()
 		all := append([]string{"-b", addr, "-X", "security.protocol=ssl", "-X", "ssl.ca.location=" + ca}, extra...)
-		return runTool(t, 60*time.Second, strings.Join([]string{"kcat-1", "kcat-2", "kcat-3"}, "\n")+"\n", "kcat", append(all, args...)...)
+		return runTool(t, 60*time.Second, stdin, "kcat", append(all, args...)...)
 	}
-	if r := kcatSSL(sslAddr, nil, "-P", "-t", topic, "-p", "0"); r.Err != nil {
+	if r := kcatSSL("kcat-1\nkcat-2\nkcat-3\n", sslAddr, nil, "-P", "-t", topic, "-p", "0"); r.Err != nil {
 		t.Fatalf("kcat produce over TLS:\n%s", r)
 	}
-	if r := kcatSSL(sslAddr, nil, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n"); r.Err != nil ||
+	if r := kcatSSL("", sslAddr, nil, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n"); r.Err != nil ||
 		!strings.HasSuffix(r.Stdout, "kcat-1\nkcat-2\nkcat-3\n") {
 		t.Errorf("kcat consume over TLS: want kcat-1..3 at the end of partition 0;\n%s", r)
 	}
@@ -106,11 +106,11 @@ func TestTLSListeners(t *testing.T) {
 	// Mutual TLS: without a client certificate kcat gets nothing; with
 	// one it reads what the others wrote.
 	listing := []string{"-L", "-t", topic, "-m", "5"}
-	if r := kcatSSL(mtlsAddr, nil, listing...); r.Err == nil {
+	if r := kcatSSL("", mtlsAddr, nil, listing...); r.Err == nil {
 		t.Errorf("kcat without a client certificate listed metadata from the mTLS listener:\n%s", r)
 	}
 	withCert := []string{"-X", "ssl.certificate.location=" + clientCert, "-X", "ssl.key.location=" + clientKey}
-	if r := kcatSSL(mtlsAddr, withCert, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n"); r.Err != nil ||
+	if r := kcatSSL("", mtlsAddr, withCert, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n"); r.Err != nil ||
 		!strings.Contains(r.Stdout, "kcat-3\n") {
 		t.Errorf("kcat with a client certificate over mTLS:\n%s", r)
 	}

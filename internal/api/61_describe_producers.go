@@ -29,9 +29,9 @@ func (h *Handler) describeProducers(_ context.Context, c *call) (wire.Reply, err
 		for _, part := range t.Partitions {
 			rp := kmsg.NewDescribeProducersResponseTopicPartition()
 			rp.Partition = part
-			p, kerr := h.cfg.Partitions.Lookup(img, t.Topic, part)
-			if kerr != nil {
-				rp.ErrorCode = kerr.Code
+			p, e := h.cfg.Partitions.Lookup(img, t.Topic, part)
+			if e != nil {
+				rp.ErrorCode = e.Code
 				rt.Partitions = append(rt.Partitions, rp)
 				continue
 			}

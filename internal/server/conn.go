@@ -71,7 +71,6 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 func (c *conn) serve() {
 	defer c.srv.forget(c)
 	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
-		close(c.replies)
 		c.cancel()
 		c.nc.Close()
 		return

@@ -179,8 +179,8 @@ func (s *Server) acceptLoop(name string, ln net.Listener, tlsCfg *tls.Config) {
 		}
 		backoff = 0
 		if tlsCfg != nil {
-			// The handshake runs on the connection's first read, under
-			// its read deadline; sendfile falls back to a copy.
+			// conn.serve runs the handshake, within the request timeout;
+			// sendfile falls back to a copy.
 			nc = tls.Server(nc, tlsCfg)
 		}
 		s.admit(name, nc)
