@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // minFrameSize is the smallest valid request: api key, api version,
@@ -12,11 +13,18 @@ import (
 const minFrameSize = 2 + 2 + 4 + 2
 
 // eagerAlloc is the largest frame allocated whole as soon as its size is
-// known. Larger frames start at this size and double as their bytes
-// actually arrive, so a client that announces a 100 MiB frame and sends ten
-// bytes costs 64 KiB, not 100 MiB, and a real 1 MiB produce pays four
-// reallocations.
-const eagerAlloc = 64 << 10
+// known. A larger frame's first eagerAlloc bytes are read into a pooled
+// buffer, and it is given memory as its bytes actually arrive, at most
+// frameGrowth times what has arrived, so a client that announces a 100 MiB
+// frame and sends ten bytes holds one pooled buffer, a 130 KiB produce is
+// allocated once, and a 1 MiB one twice.
+const (
+	eagerAlloc  = 64 << 10
+	frameGrowth = 4
+)
+
+// firstChunks holds the buffers a large frame's first bytes are read into.
+var firstChunks = sync.Pool{New: func() any { return new([eagerAlloc]byte) }}
 
 var (
 	errFrameSize  = errors.New("request frame size out of bounds")
@@ -44,23 +52,31 @@ func readFrame(r io.Reader, size int32) ([]byte, error) {
 		_, err := io.ReadFull(r, b)
 		return b, err
 	}
-	b := make([]byte, 0, eagerAlloc)
+	first := firstChunks.Get().(*[eagerAlloc]byte)
+	defer firstChunks.Put(first)
+	b := first[:]
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, unexpectedEOF(err)
+	}
 	for len(b) < int(size) {
-		if len(b) == cap(b) {
-			grown := make([]byte, len(b), min(2*cap(b), int(size)))
-			copy(grown, b)
-			b = grown
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil && len(b) < int(size) {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, err
+		grown := make([]byte, len(b), min(frameGrowth*len(b), int(size)))
+		copy(grown, b)
+		n, err := io.ReadFull(r, grown[len(b):cap(grown)])
+		b = grown[:len(b)+n]
+		if err != nil {
+			return nil, unexpectedEOF(err)
 		}
 	}
 	return b, nil
+}
+
+// unexpectedEOF reports a frame cut short as io.ErrUnexpectedEOF, however
+// far into it the connection ended.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // header is a parsed request header (v1 or v2; v0 is only used by
