@@ -177,8 +177,10 @@ func (l *Log) appendLocked(batch []byte, h *record.Header, now int64, cfg *LogCo
 	l.leo.Store(l.nextOffset)
 
 	if !cfg.fsyncMode() {
+		// The batch is durable as the append returns, which its caller
+		// sees in DurableOffset; OnDurable is not called for it.
 		l.durable.Store(l.nextOffset)
-		if cfg.OnDurable == nil && l.nWaiters.Load() == 0 && l.nextOffset-l.recoveryPoint.Load() < cfg.FlushMessages {
+		if l.nWaiters.Load() == 0 && l.nextOffset-l.recoveryPoint.Load() < cfg.FlushMessages {
 			return nil // nothing for the flusher to do yet
 		}
 	}

@@ -115,10 +115,12 @@ type LogConfig struct {
 
 	// OnDurable, when set, is called by the Log's flusher goroutine with
 	// the new durable offset (exclusive: every offset below it is durable
-	// under the flush policy) each time it grows. Values increase, except
-	// that after Truncate or TruncateFullyAndStartAt they restart from the
-	// new, lower durable offset. It must not block and must not call back
-	// into the Log's append path.
+	// under the flush policy) each time an fsync moved it. In page-cache
+	// mode an append is durable as it returns and moves the offset
+	// without a call: the appender reads DurableOffset instead. Values
+	// increase, except that after Truncate or TruncateFullyAndStartAt they
+	// restart from the new, lower durable offset. It must not block and
+	// must not call back into the Log's append path.
 	OnDurable func(endOffset int64)
 }
 
