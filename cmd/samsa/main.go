@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
 
 	"github.com/samsa-io/samsa/internal/broker"
@@ -29,13 +30,15 @@ func main() { os.Exit(run()) }
 
 // run is the whole process but its exit, so that deferred calls run.
 func run() int {
-	if path := os.Getenv("SAMSA_CPUPROFILE"); path != "" {
-		stopProfile, err := startCPUProfile(path)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "samsa: cannot profile: %v\n", err)
-			return 1
+	for _, p := range devProfiles {
+		if path := os.Getenv(p.env); path != "" {
+			stop, err := startProfile(path, p.start, p.stop)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "samsa: %s: %v\n", p.env, err)
+				return 1
+			}
+			defer stop()
 		}
-		defer stopProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -61,19 +64,31 @@ func dumpLog(req config.DumpLogRequest, out, errOut io.Writer) error {
 	}, out, errOut)
 }
 
-// startCPUProfile writes a CPU profile to path until the returned function
-// runs. It is a development aid (SAMSA_CPUPROFILE=file samsa ...), for any
-// command, not a production feature.
-func startCPUProfile(path string) (func(), error) {
+// devProfiles are development aids, for any command, not production
+// features: SAMSA_CPUPROFILE=file writes a CPU profile (go tool pprof),
+// SAMSA_TRACE=file an execution trace (go tool trace), until the command
+// ends.
+var devProfiles = []struct {
+	env   string
+	start func(io.Writer) error
+	stop  func()
+}{
+	{"SAMSA_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile},
+	{"SAMSA_TRACE", trace.Start, trace.Stop},
+}
+
+// startProfile runs start on a new file at path; the returned function
+// stops it and closes the file.
+func startProfile(path string, start func(io.Writer) error, stop func()) (func(), error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return func() { stop(); f.Close() }, nil
 }
 
 // isTerminal reports whether f is a character device (an interactive
