@@ -49,8 +49,10 @@ func readSize(r io.Reader, buf *[4]byte, max int32) (int32, error) {
 func readFrame(r io.Reader, size int32) ([]byte, error) {
 	if size <= eagerAlloc {
 		b := make([]byte, size)
-		_, err := io.ReadFull(r, b)
-		return b, err
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		return b, nil
 	}
 	first := firstChunks.Get().(*[eagerAlloc]byte)
 	defer firstChunks.Put(first)
@@ -71,7 +73,8 @@ func readFrame(r io.Reader, size int32) ([]byte, error) {
 }
 
 // unexpectedEOF reports a frame cut short as io.ErrUnexpectedEOF, however
-// far into it the connection ended.
+// far into it the connection ended: its size prefix has already arrived,
+// so this is never the clean end of a connection between requests.
 func unexpectedEOF(err error) error {
 	if err == io.EOF {
 		return io.ErrUnexpectedEOF

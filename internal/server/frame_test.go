@@ -31,8 +31,15 @@ func TestReadFrameSizes(t *testing.T) {
 func TestReadFrameCutShort(t *testing.T) {
 	for _, sent := range []int{0, 10, eagerAlloc - 1, eagerAlloc, eagerAlloc + 1, 200 << 10} {
 		_, err := readFrame(bytes.NewReader(make([]byte, sent)), 1<<20)
-		if !errors.Is(err, io.ErrUnexpectedEOF) && !(sent == 0 && errors.Is(err, io.EOF)) {
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("%d of 1 MiB sent: err %v, want io.ErrUnexpectedEOF", sent, err)
+		}
+	}
+	// A small frame, allocated at once, ends the same way.
+	for _, sent := range []int{0, 10} {
+		_, err := readFrame(bytes.NewReader(make([]byte, sent)), 1000)
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%d of 1000 bytes sent: err %v, want io.ErrUnexpectedEOF", sent, err)
 		}
 	}
 }
