@@ -30,6 +30,7 @@ func main() { os.Exit(run()) }
 
 // run is the whole process but its exit, so that deferred calls run.
 func run() int {
+	keepHeapFloor(heapFloor)
 	for _, p := range devProfiles {
 		if path := os.Getenv(p.env); path != "" {
 			stop, err := startProfile(path, p.start, p.stop)
