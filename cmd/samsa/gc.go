@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -18,15 +19,22 @@ import (
 // millisecond on this project's 2-core machine) and takes a processor for
 // its marking, and those cycles made most of the end-to-end latency tail.
 //
-// So samsa keeps the collector's goal at least heapFloor: after each
-// collection it raises GOGC while twice the live heap is below the floor,
-// and returns it to 100 once the live heap is large enough for the default
-// to collect rarely by itself. Garbage between collections can then reach
-// the floor, which is the memory this costs. A GOGC set in the environment
-// is the operator's choice and turns this off; GOMEMLIMIT still bounds the
-// heap either way.
+// So samsa puts the collector's goal at heapFloor while the live heap is
+// small. After each collection, while twice the live heap is below the
+// floor, it raises GOGC so that the goal would be the floor, and sets the
+// runtime's memory limit to the floor: the limit is what holds the goal
+// there when the live heap grows between two collections (GOGC alone
+// multiplies that growth: a live heap going from 1 to 2 MB under the GOGC
+// computed for 1 MB made a 128 MB goal). Once the live heap is large
+// enough for the default to collect rarely by itself, GOGC returns to 100
+// and the limit to what it was. Garbage between collections can reach the
+// floor, which is the memory this costs.
+//
+// A GOGC set in the environment is the operator's choice and turns this
+// off. A GOMEMLIMIT below the floor is kept as the limit.
 
-// heapFloor is the smallest heap goal samsa lets the collector aim at.
+// heapFloor is the heap goal samsa gives the collector while the live heap
+// is small.
 const heapFloor = 64 << 20
 
 // gcPercentFor is the GOGC that puts the next goal at floor for a live
@@ -38,30 +46,34 @@ func gcPercentFor(live, floor uint64) int {
 	return int((floor - live) * 100 / live)
 }
 
-// heapTuner applies gcPercentFor after every collection.
+// heapTuner applies gcPercentFor and the floor's memory limit after every
+// collection.
 type heapTuner struct {
-	floor   uint64
+	floor     uint64
+	userLimit int64 // the memory limit the process started with (GOMEMLIMIT)
+
 	mu      sync.Mutex
 	percent int              // guarded by mu: the GOGC last set
+	limit   int64            // guarded by mu: the memory limit last set
 	sample  []metrics.Sample // guarded by mu
-	onTune  func(int)        // tests: called after each adjustment
+	onTune  func(int, int64) // tests: called after each adjustment
 	stopped atomic.Bool      // tests: no more adjustments
 }
 
-// keepHeapFloor starts tuning GOGC to floor, unless GOGC is set.
+// keepHeapFloor starts tuning the collector to floor, unless GOGC is set.
 func keepHeapFloor(floor uint64) *heapTuner {
 	if os.Getenv("GOGC") != "" {
 		return nil
 	}
-	t := &heapTuner{floor: floor, percent: 100}
-	t.sample = t.samples()
+	t := newHeapTuner(floor)
 	t.arm()
 	return t
 }
 
-// samples is what adjust reads.
-func (*heapTuner) samples() []metrics.Sample {
-	return []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+func newHeapTuner(floor uint64) *heapTuner {
+	limit := debug.SetMemoryLimit(-1) // reads it
+	return &heapTuner{floor: floor, userLimit: limit, percent: 100, limit: limit,
+		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
 }
 
 // gcSentinel is dropped as soon as it is made, so that its cleanup runs
@@ -79,7 +91,8 @@ func (t *heapTuner) arm() {
 	}, t)
 }
 
-// adjust reads the live heap the last collection found and sets GOGC.
+// adjust reads the live heap the last collection found and sets GOGC and
+// the memory limit.
 func (t *heapTuner) adjust() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -87,13 +100,21 @@ func (t *heapTuner) adjust() {
 	if t.sample[0].Value.Kind() != metrics.KindUint64 {
 		return
 	}
-	want := gcPercentFor(t.sample[0].Value.Uint64(), t.floor)
-	// SetGCPercent stops the world briefly: only for a change over 10%.
-	if diff := want - t.percent; diff*10 > t.percent || -diff*10 > t.percent {
-		debug.SetGCPercent(want)
-		t.percent = want
+	percent, limit := gcPercentFor(t.sample[0].Value.Uint64(), t.floor), t.userLimit
+	if percent > 100 && t.floor <= math.MaxInt64 {
+		limit = min(limit, int64(t.floor))
+	}
+	// Both calls stop the world briefly: only on a change, and for GOGC
+	// only on one over 10%.
+	if diff := percent - t.percent; diff*10 > t.percent || -diff*10 > t.percent {
+		debug.SetGCPercent(percent)
+		t.percent = percent
+	}
+	if limit != t.limit {
+		debug.SetMemoryLimit(limit)
+		t.limit = limit
 	}
 	if t.onTune != nil {
-		t.onTune(t.percent)
+		t.onTune(t.percent, t.limit)
 	}
 }

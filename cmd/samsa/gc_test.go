@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -29,8 +30,9 @@ func TestGCPercentFor(t *testing.T) {
 	}
 }
 
-// TestHeapTuner checks that a collection raises GOGC for this test
-// binary's small heap, and that GOGC in the environment turns it off.
+// TestHeapTuner checks that a collection of this test binary's small heap
+// raises GOGC and sets the floor as the memory limit, and that GOGC in the
+// environment turns the tuner off.
 func TestHeapTuner(t *testing.T) {
 	t.Setenv("GOGC", "100")
 	if keepHeapFloor(heapFloor) != nil {
@@ -38,27 +40,57 @@ func TestHeapTuner(t *testing.T) {
 	}
 
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	tuned := make(chan int, 100)
-	tn := &heapTuner{floor: heapFloor, percent: 100}
-	tn.sample = (&heapTuner{}).samples()
-	tn.onTune = func(p int) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	type tune struct {
+		percent int
+		limit   int64
+	}
+	tuned := make(chan tune, 100)
+	tn := newHeapTuner(heapFloor)
+	tn.onTune = func(p int, l int64) {
 		select {
-		case tuned <- p:
+		case tuned <- tune{p, l}:
 		default:
 		}
 	}
 	tn.arm()
 	defer tn.stopped.Store(true)
 	runtime.GC()
-	p := <-tuned // the sentinel's cleanup ran after that collection
-	if p <= 100 {
-		t.Fatalf("GOGC after a collection of a small heap: %d, want > 100", p)
+	got := <-tuned // the sentinel's cleanup ran after that collection
+	if got.percent <= 100 || got.limit != heapFloor {
+		t.Fatalf("after a collection of a small heap: GOGC %d, limit %d; want > 100 and %d", got.percent, got.limit, heapFloor)
 	}
-	if got := debug.SetGCPercent(p); got != p {
-		t.Fatalf("runtime GOGC %d, tuner says %d", got, p)
+	if p := debug.SetGCPercent(got.percent); p != got.percent {
+		t.Fatalf("runtime GOGC %d, tuner says %d", p, got.percent)
+	}
+	if l := debug.SetMemoryLimit(-1); l != heapFloor {
+		t.Fatalf("runtime memory limit %d, want %d", l, heapFloor)
 	}
 	runtime.GC()
-	if p2 := <-tuned; p2 <= 100 {
-		t.Fatalf("the tuner did not re-arm: GOGC %d after the second collection", p2)
+	if again := <-tuned; again.percent <= 100 {
+		t.Fatalf("the tuner did not re-arm: GOGC %d after the second collection", again.percent)
+	}
+}
+
+// TestHeapTunerLargeHeap checks that a live heap above half the floor
+// leaves Go's defaults, and that a GOMEMLIMIT below the floor is kept.
+func TestHeapTunerLargeHeap(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+
+	live := make([]byte, 4<<20) // kept live through the collection below
+	runtime.GC()
+	tn := newHeapTuner(4 << 20)
+	tn.adjust()
+	runtime.KeepAlive(live)
+	if tn.percent != 100 || tn.limit != math.MaxInt64 {
+		t.Fatalf("large heap: GOGC %d, limit %d; want 100 and no limit", tn.percent, tn.limit)
+	}
+
+	debug.SetMemoryLimit(32 << 20)
+	tn = newHeapTuner(heapFloor)
+	tn.adjust()
+	if tn.percent <= 100 || tn.limit != 32<<20 {
+		t.Fatalf("GOMEMLIMIT 32 MiB: GOGC %d, limit %d; want > 100 and 32 MiB", tn.percent, tn.limit)
 	}
 }
