@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/internal/clustertest"
 )
 
 // Broker is one samsa process started by a test: a one-node cluster (broker
@@ -79,11 +80,11 @@ func withLauncher(fn func(propsPath, dataDir string) (path string, args []string
 // binary and waits until a client can fetch metadata from it.
 func startBroker(t testing.TB, opts ...brokerOption) *Broker {
 	t.Helper()
-	b := newBroker(t, t.TempDir(), "broker", "127.0.0.1:"+strconv.Itoa(freePort(t)))
+	b := newBroker(t, t.TempDir(), "broker", "127.0.0.1:"+strconv.Itoa(clustertest.FreePort(t)))
 	b.props = map[string]string{
 		"node.id":        "1",
 		"process.roles":  "broker,controller",
-		"listeners":      "PLAINTEXT://" + b.Addr + ",CONTROLLER://127.0.0.1:" + strconv.Itoa(freePort(t)),
+		"listeners":      "PLAINTEXT://" + b.Addr + ",CONTROLLER://127.0.0.1:" + strconv.Itoa(clustertest.FreePort(t)),
 		"log.dirs":       b.DataDir,
 		"num.partitions": "1",
 	}
@@ -129,17 +130,6 @@ func formatProps(p map[string]string) string {
 		fmt.Fprintf(&sb, "%s=%s\n", k, p[k])
 	}
 	return sb.String()
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // Start starts the process (it must be stopped) and waits until it serves

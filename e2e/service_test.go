@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/samsa-io/samsa/internal/clustertest"
 )
 
 // The seed documents' init script (/etc/init.d/kafka): `start` runs
@@ -20,8 +22,8 @@ func TestServiceScriptDaemonStartStop(t *testing.T) {
 	dir := t.TempDir()
 	logDir, dataDir := filepath.Join(dir, "logs"), filepath.Join(dir, "data")
 	nodeID := 40000 + rand.IntN(20000)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	ctrl := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", clustertest.FreePort(t))
+	ctrl := fmt.Sprintf("127.0.0.1:%d", clustertest.FreePort(t))
 	props := filepath.Join(dir, "server.properties")
 	writeFile(t, props, fmt.Sprintf("node.id=%d\nprocess.roles=broker,controller\nlisteners=PLAINTEXT://%s,CONTROLLER://%s\n"+
 		"controller.quorum.voters=%d@%s\nlog.dirs=%s\n", nodeID, addr, ctrl, nodeID, ctrl, dataDir))

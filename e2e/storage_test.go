@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/samsa-io/samsa/internal/clustertest"
 )
 
 // Kafka 4.x's quickstart as its documentation types it, on the
@@ -19,8 +21,8 @@ import (
 // a restart, and a second format is refused.
 func TestKafka4QuickstartFormatsAndStarts(t *testing.T) {
 	dir := t.TempDir()
-	b := newBroker(t, dir, "broker", "127.0.0.1:"+strconv.Itoa(freePort(t)))
-	ctrl := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	b := newBroker(t, dir, "broker", "127.0.0.1:"+strconv.Itoa(clustertest.FreePort(t)))
+	ctrl := "127.0.0.1:" + strconv.Itoa(clustertest.FreePort(t))
 	b.props = map[string]string{
 		"process.roles":                                    "broker,controller",
 		"node.id":                                          "1",
@@ -126,14 +128,14 @@ func TestInitialControllersAndABootstrappingBroker(t *testing.T) {
 	dirIDs := make([]string, 3)
 	var initial []string
 	for i := range ctrl {
-		ctrl[i] = "127.0.0.1:" + strconv.Itoa(freePort(t))
+		ctrl[i] = "127.0.0.1:" + strconv.Itoa(clustertest.FreePort(t))
 		dirIDs[i] = strings.TrimSpace(storage("random-uuid"))
 		initial = append(initial, strconv.Itoa(i+1)+"@"+ctrl[i]+":"+dirIDs[i])
 	}
 	bootstrap := strings.Join(ctrl, ",")
 	var nodes []*Broker
 	for i := range 4 {
-		n := newBroker(t, t.TempDir(), "node "+strconv.Itoa(i+1), "127.0.0.1:"+strconv.Itoa(freePort(t)))
+		n := newBroker(t, t.TempDir(), "node "+strconv.Itoa(i+1), "127.0.0.1:"+strconv.Itoa(clustertest.FreePort(t)))
 		n.props = map[string]string{
 			"node.id":                             strconv.Itoa(i + 1),
 			"controller.quorum.bootstrap.servers": bootstrap,

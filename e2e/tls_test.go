@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/auth/authtest"
+	"github.com/samsa-io/samsa/internal/clustertest"
 )
 
 // SSL listeners, with the clients people use over TLS: franz-go, kcat and
@@ -26,8 +27,8 @@ func TestTLSListeners(t *testing.T) {
 	ca := authtest.WriteFile(t, "ca.pem", pki.CA)
 	clientCert := authtest.WriteFile(t, "client.pem", pki.ClientCert)
 	clientKey := authtest.WriteFile(t, "client.key", pki.ClientKey)
-	sslAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	mtlsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	sslAddr := "127.0.0.1:" + strconv.Itoa(clustertest.FreePort(t))
+	mtlsAddr := "127.0.0.1:" + strconv.Itoa(clustertest.FreePort(t))
 	b := startBroker(t, func(b *Broker) {
 		b.props["listeners"] += ",SSL://" + sslAddr + ",MTLS://" + mtlsAddr
 		b.props["listener.security.protocol.map"] = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,MTLS:SSL"

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
@@ -95,7 +96,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	n.props = map[string]string{
 		"node.id":                          "1",
 		"process.roles":                    "broker,controller",
-		"listeners":                        "PLAINTEXT://127.0.0.1:" + strconv.Itoa(freePort(t)) + ",CONTROLLER://127.0.0.1:" + strconv.Itoa(freePort(t)),
+		"listeners":                        "PLAINTEXT://127.0.0.1:" + strconv.Itoa(FreePort(t)) + ",CONTROLLER://127.0.0.1:" + strconv.Itoa(FreePort(t)),
 		"log.dirs":                         n.Dir,
 		"num.partitions":                   "1",
 		"group.initial.rebalance.delay.ms": "0",
@@ -116,12 +117,12 @@ func StartN(t testing.TB, n int, opts ...Option) *Cluster {
 	var voters []string
 	for i := 1; i <= n; i++ {
 		node := &Node{ID: int32(i), Dir: t.TempDir()}
-		ctrl := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		ctrl := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 		voters = append(voters, strconv.Itoa(i)+"@"+ctrl)
 		node.props = map[string]string{
 			"node.id":                          strconv.Itoa(i),
 			"process.roles":                    "broker,controller",
-			"listeners":                        "PLAINTEXT://127.0.0.1:" + strconv.Itoa(freePort(t)) + ",CONTROLLER://" + ctrl,
+			"listeners":                        "PLAINTEXT://127.0.0.1:" + strconv.Itoa(FreePort(t)) + ",CONTROLLER://" + ctrl,
 			"log.dirs":                         node.Dir,
 			"num.partitions":                   "1",
 			"group.initial.rebalance.delay.ms": "0",
@@ -157,7 +158,7 @@ func (c *Cluster) AddBroker(opts ...Option) int {
 	maps.Copy(n.props, first.props)
 	n.props["node.id"] = strconv.Itoa(id)
 	n.props["process.roles"] = "broker"
-	n.props["listeners"] = "PLAINTEXT://127.0.0.1:" + strconv.Itoa(freePort(c.t))
+	n.props["listeners"] = "PLAINTEXT://127.0.0.1:" + strconv.Itoa(FreePort(c.t))
 	n.props["log.dirs"] = n.Dir
 	n.log = first.log
 	n.configure(opts)
@@ -166,17 +167,43 @@ func (c *Cluster) AddBroker(opts ...Option) int {
 	return id - 1
 }
 
-// freePort returns a loopback port that was free a moment ago. Binding the
-// broker to it can race with other processes, which on a test machine is
-// rare enough; the alternative (port 0) would change the port on restart.
-func freePort(t testing.TB) int {
+// FreePort returns a loopback TCP port that was free a moment ago, for a
+// listener that must keep its port across restarts (port 0 would change
+// it). The port is picked at random below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range): the ports a kernel-chosen port 0 gives
+// are in that range, where any outgoing connection of a test running in
+// parallel could take it as its local port before the broker binds it.
+// Below the range only another listener picking the same port can.
+func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	low := ephemeralLow()
+	for range 100 {
+		p := unprivileged + rand.IntN(low-unprivileged)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			ln.Close()
+			return p
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free loopback port between %d and %d", unprivileged, low)
+	return 0
+}
+
+// unprivileged is the lowest port FreePort picks.
+const unprivileged = 1024
+
+// ephemeralLow is the first port of the kernel's ephemeral range, 32768
+// when it cannot be read (Linux's default).
+func ephemeralLow() int {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(data)); len(f) == 2 {
+			if low, err := strconv.Atoi(f[0]); err == nil && low > unprivileged+1000 {
+				return low
+			}
+		}
+	}
+	return 32768
 }
 
 func (c *Cluster) startNode(n *Node) {
