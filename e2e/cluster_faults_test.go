@@ -113,6 +113,14 @@ func faultDuration(t *testing.T) time.Duration {
 	if err != nil {
 		t.Fatalf("SAMSA_FAULT_DURATION: %v", err)
 	}
+	// The last round starts before the duration ends and takes up to a
+	// few minutes more, as does the check at the end: a go test -timeout
+	// that leaves less ends the run in a panic that reads like a hang.
+	const margin = 5 * time.Minute
+	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < d+margin {
+		t.Fatalf("SAMSA_FAULT_DURATION=%v needs go test -timeout %v or more (%v of faults, %v for the last round and the check)",
+			d, (d + margin + time.Minute).Round(time.Minute), d, margin)
+	}
 	t.Logf("running faults for %v (SAMSA_FAULT_DURATION)", d)
 	return d
 }

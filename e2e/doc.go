@@ -71,7 +71,10 @@
 // SAMSA_E2E_SEED=n fixes the seed of the kill tests' and the cluster fault
 // test's schedules. SAMSA_FAULT_DURATION=5m (a Go duration) makes
 // TestClusterFaults repeat its rounds of faults for that long instead of
-// running one.
+// running one; give go test a -timeout 6 minutes longer (the test refuses
+// to start without it):
+//
+//	SAMSA_E2E=1 SAMSA_FAULT_DURATION=10m go test ./e2e/ -run 'TestClusterFaults$' -timeout 16m -v
 //
 // The example cluster's scenario needs localhost ports 9092–9094 and
 // 19092–19094 and is skipped when one is taken; in a network namespace of
