@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -25,9 +24,9 @@ import (
 // runtime's memory limit to the floor: the limit is what holds the goal
 // there when the live heap grows between two collections (GOGC alone
 // multiplies that growth: a live heap going from 1 to 2 MB under the GOGC
-// computed for 1 MB made a 128 MB goal). Once the live heap is large
-// enough for the default to collect rarely by itself, GOGC returns to 100
-// and the limit to what it was. Garbage between collections can reach the
+// computed for 1 MB made goals of 103 and 133 MB). Once the live heap is
+// large enough for the default to collect rarely by itself, GOGC returns
+// to 100 and the limit to what it was. Garbage between collections can reach the
 // floor, which is the memory this costs.
 //
 // A GOGC set in the environment is the operator's choice and turns this
@@ -101,7 +100,7 @@ func (t *heapTuner) adjust() {
 		return
 	}
 	percent, limit := gcPercentFor(t.sample[0].Value.Uint64(), t.floor), t.userLimit
-	if percent > 100 && t.floor <= math.MaxInt64 {
+	if percent > 100 {
 		limit = min(limit, int64(t.floor))
 	}
 	// Both calls stop the world briefly: only on a change, and for GOGC

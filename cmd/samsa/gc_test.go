@@ -20,8 +20,6 @@ func TestGCPercentFor(t *testing.T) {
 		{1 << 30, 100},       // a large heap keeps Go's default
 		{floor - 1, 100},     // just under the floor
 		{floor/2 - 1, 100},   // the goal rounds to the floor
-		{floor / 4, 300},     //
-		{floor / 64, 6300},   //
 		{floor / 640, 63900}, // a tiny heap: a large GOGC, the goal still 64 MiB
 	} {
 		if got := gcPercentFor(tc.live, floor); got != tc.want {
