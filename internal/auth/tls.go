@@ -1,5 +1,6 @@
-// Package auth is where clients' identities are established: TLS on SSL
-// listeners now; SASL mechanisms, the ACL authorizer and quotas later.
+// Package auth is where identities are established: TLS on SSL listeners,
+// and on the connections a node opens to another node's SSL listener; SASL
+// mechanisms, the ACL authorizer and quotas later.
 package auth
 
 import (
@@ -34,10 +35,7 @@ import (
 // Every error names the setting to change, so that the broker refuses to
 // start rather than serve a listener that is not what was asked for.
 func ServerTLS(b *config.Broker, listener string) (*tls.Config, error) {
-	get := func(key string) string {
-		v, _ := b.ListenerConfig(listener, key)
-		return strings.TrimSpace(v)
-	}
+	get := settings(b, listener)
 	fail := func(format string, args ...any) (*tls.Config, error) {
 		return nil, fmt.Errorf("listener %s (SSL): "+format, append([]any{listener}, args...)...)
 	}
@@ -67,13 +65,89 @@ func ServerTLS(b *config.Broker, listener string) (*tls.Config, error) {
 		return fail("ssl.client.auth=%s: want none, requested or required", auth)
 	}
 
-	if cfg.MinVersion, cfg.MaxVersion, err = protocols(get("ssl.enabled.protocols")); err != nil {
-		return fail("%v", err)
-	}
-	if cfg.CipherSuites, err = cipherSuites(get("ssl.cipher.suites")); err != nil {
+	if err := setVersions(cfg, get); err != nil {
 		return fail("%v", err)
 	}
 	return cfg, nil
+}
+
+// ClientTLS builds the TLS configuration of the connections this node opens
+// to other nodes' listener (the inter-broker or the controller listener),
+// from the same listener-scoped ssl.* settings as ServerTLS, as Kafka's
+// brokers do:
+//
+//   - the peer's certificate is verified against the truststore, or the
+//     system's certificate authorities when none is set;
+//   - ssl.endpoint.identification.algorithm=https (the default) also
+//     verifies that the certificate names the host dialled (a DNS name or
+//     an IP address SAN); empty verifies the chain only;
+//   - the keystore's certificate is presented when the peer asks for one
+//     (ssl.client.auth on its listener), so it needs the client
+//     authentication usage, or no extended key usage at all;
+//   - ssl.enabled.protocols and ssl.cipher.suites apply as on the server.
+//
+// The dialler sets ServerName from the address it dials (tls.Dialer does).
+func ClientTLS(b *config.Broker, listener string) (*tls.Config, error) {
+	get := settings(b, listener)
+	fail := func(format string, args ...any) (*tls.Config, error) {
+		return nil, fmt.Errorf("connections to listener %s (SSL): "+format, append([]any{listener}, args...)...)
+	}
+	cert, err := keystore(get)
+	if err != nil {
+		return fail("%v", err)
+	}
+	roots, err := truststore(get)
+	if err != nil {
+		return fail("%v", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots}
+	switch alg := get("ssl.endpoint.identification.algorithm"); strings.ToLower(alg) {
+	case "https":
+	case "":
+		// Verify the chain as the handshake would, without the name.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			return verifyChain(cs, roots)
+		}
+	default:
+		return fail("ssl.endpoint.identification.algorithm=%s: want https or empty", alg)
+	}
+	if err := setVersions(cfg, get); err != nil {
+		return fail("%v", err)
+	}
+	return cfg, nil
+}
+
+// verifyChain verifies the peer's certificate chain against roots (the
+// system's when nil) for server authentication, ignoring its names.
+func verifyChain(cs tls.ConnectionState, roots *x509.CertPool) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the peer sent no certificate")
+	}
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(opts)
+	return err
+}
+
+// settings reads listener's ssl.* settings, each as
+// listener.name.<listener>.<key> first and <key> second.
+func settings(b *config.Broker, listener string) func(key string) string {
+	return func(key string) string {
+		v, _ := b.ListenerConfig(listener, key)
+		return strings.TrimSpace(v)
+	}
+}
+
+// setVersions applies ssl.enabled.protocols and ssl.cipher.suites to cfg.
+func setVersions(cfg *tls.Config, get func(string) string) (err error) {
+	if cfg.MinVersion, cfg.MaxVersion, err = protocols(get("ssl.enabled.protocols")); err != nil {
+		return err
+	}
+	cfg.CipherSuites, err = cipherSuites(get("ssl.cipher.suites"))
+	return err
 }
 
 // pemOnly refuses a store type samsa cannot read.
@@ -136,7 +210,7 @@ func encryptedKey(data []byte) bool {
 	}
 }
 
-// truststore loads the certificate authorities client certificates are
+// truststore loads the certificate authorities peers' certificates are
 // verified with; nil when none is configured.
 func truststore(get func(string) string) (*x509.CertPool, error) {
 	location, inline := get("ssl.truststore.location"), get("ssl.truststore.certificates")

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/pem"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,56 @@ func TestServerTLSRefusesWhatItCannotServe(t *testing.T) {
 				t.Errorf("got %v, want an error about the SSL listener containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// ClientTLS is how a node connects to another's SSL listener: it trusts the
+// truststore's authorities, checks the name it dialled unless
+// ssl.endpoint.identification.algorithm is empty, and presents its keystore
+// to a listener that requires client certificates.
+func TestClientTLSConnectsToNodes(t *testing.T) {
+	p := authtest.New(t)
+	keystore := authtest.WriteFile(t, "broker.pem", p.ServerKey, p.ServerCert)
+	trust := authtest.WriteFile(t, "ca.pem", p.CA)
+	node := []string{"ssl.keystore.type", "PEM", "ssl.keystore.location", keystore,
+		"ssl.truststore.type", "PEM", "ssl.truststore.location", trust, "ssl.client.auth", "required"}
+	server, err := ServerTLS(brokerWith(t, node...), "SSL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another authority, which signed nothing the server shows.
+	stranger := authtest.WriteFile(t, "other-ca.pem", authtest.New(t).CA)
+
+	for _, tc := range []struct {
+		name       string
+		kv         []string
+		serverName string // what the dialler would infer from the address
+		ok         bool
+	}{
+		{"the name dialled is in the certificate", node, "127.0.0.1", true},
+		{"another name, checked by default", node, "broker.example", false},
+		{"another name, not checked", append(slices.Clone(node), "ssl.endpoint.identification.algorithm", ""), "broker.example", true},
+		{"an authority that signed nothing, names not checked",
+			append(slices.Clone(node), "ssl.truststore.location", stranger, "ssl.endpoint.identification.algorithm", ""), "127.0.0.1", false},
+		{"no truststore: the system's authorities", []string{"ssl.keystore.type", "PEM", "ssl.keystore.location", keystore}, "127.0.0.1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ClientTLS(brokerWith(t, tc.kv...), "SSL")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.ServerName = tc.serverName
+			if err := roundTrip(t, server, cfg); (err == nil) != tc.ok {
+				t.Errorf("round trip: %v, want success %v", err, tc.ok)
+			}
+		})
+	}
+
+	if _, err := ClientTLS(brokerWith(t, append(slices.Clone(node), "ssl.endpoint.identification.algorithm", "dns")...), "SSL"); err == nil ||
+		!strings.Contains(err.Error(), "ssl.endpoint.identification.algorithm=dns") {
+		t.Errorf("an unknown identification algorithm: %v", err)
+	}
+	if _, err := ClientTLS(brokerWith(t), "SSL"); err == nil || !strings.Contains(err.Error(), "no keystore") {
+		t.Errorf("no keystore: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,6 +70,8 @@ type Broker struct {
 	muxes       []*mux         // listeners shared between raft and the Kafka protocol
 	raftLn      net.Listener   // the quorum transport's side of a mux
 	raftAddr    string         // that listener's address
+	interTLS    *tls.Config    // connections to other nodes' inter-broker listener; nil: plain
+	ctrlTLS     *tls.Config    // connections to the controllers' listener; nil: plain
 	reg         *registration
 	voterTurn   atomic.Uint32 // which voter a broker-only node asks next (controllerAddr)
 
@@ -130,7 +133,7 @@ func (b *Broker) open() error {
 	})
 	b.replication = replication.New(replication.Config{
 		NodeID: b.cfg.NodeID, Broker: b.cfg, Image: b.meta.Image,
-		BrokerEpoch: b.brokerEpoch, LocalIP: b.localIP(), Logger: b.log,
+		BrokerEpoch: b.brokerEpoch, LocalIP: b.localIP(), TLS: b.interTLS, Logger: b.log,
 	})
 	pm, err := partition.NewManager(partition.ManagerConfig{
 		NodeID: b.cfg.NodeID, Broker: b.cfg, Dirs: b.dirs, Logger: b.log,
@@ -178,6 +181,7 @@ func (b *Broker) open() error {
 		Active:   b.isActiveController,
 		Leader:   b.controllerAddr,
 		LocalIP:  b.localIP(),
+		TLS:      b.ctrlTLS,
 		ClientID: fmt.Sprintf("samsa-broker-%d", b.cfg.NodeID),
 		Logger:   b.log.With("component", "controller-client"),
 	})

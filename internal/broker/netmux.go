@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -17,15 +18,19 @@ import (
 // way, and broker-only nodes their inter-broker listener, which is where the
 // quorum's leader reaches them as learners. Raft connections are accepted
 // only from the addresses the node knows its raft peers by; anything else
-// that sends a raft hello is closed.
+// that sends a raft hello is closed. On an SSL listener the mux runs the
+// TLS handshake first and sorts by the first bytes inside it, so raft and
+// the Kafka protocol are both encrypted, and the Kafka-protocol server
+// receives connections whose handshake is done.
 
-// peekTimeout bounds how long a new connection may take to send its first
-// four bytes.
+// peekTimeout bounds how long a new connection may take to complete its
+// TLS handshake (on an SSL listener) and send its first four bytes.
 const peekTimeout = 10 * time.Second
 
 // mux accepts on one socket and sorts connections by their first bytes.
 type mux struct {
 	ln        net.Listener
+	tls       *tls.Config              // nil: plain TCP
 	raftPeer  func(remote net.IP) bool // may this address speak raft?
 	log       *slog.Logger
 	raft      *muxListener
@@ -34,8 +39,8 @@ type mux struct {
 	closeOnce sync.Once
 }
 
-func newMux(ln net.Listener, raftPeer func(net.IP) bool, log *slog.Logger) *mux {
-	m := &mux{ln: ln, raftPeer: raftPeer, log: log}
+func newMux(ln net.Listener, tlsCfg *tls.Config, raftPeer func(net.IP) bool, log *slog.Logger) *mux {
+	m := &mux{ln: ln, tls: tlsCfg, raftPeer: raftPeer, log: log}
 	m.raft = newMuxListener(m)
 	m.kafka = newMuxListener(m)
 	m.wg.Add(1)
@@ -65,10 +70,19 @@ func (m *mux) accept() {
 
 // sort peeks at a connection's first bytes and hands it on.
 func (m *mux) sort(conn net.Conn) {
-	conn.SetReadDeadline(time.Now().Add(peekTimeout))
+	conn.SetDeadline(time.Now().Add(peekTimeout))
+	if m.tls != nil {
+		tc := tls.Server(conn, m.tls)
+		if err := tc.Handshake(); err != nil {
+			m.log.Info("failed authentication: TLS handshake failed", "remote", conn.RemoteAddr().String(), "err", err)
+			conn.Close()
+			return
+		}
+		conn = tc
+	}
 	br := bufio.NewReaderSize(conn, 4096)
 	first, err := br.Peek(4)
-	conn.SetReadDeadline(time.Time{})
+	conn.SetDeadline(time.Time{})
 	if err != nil {
 		conn.Close()
 		return
@@ -108,7 +122,8 @@ type peekedConn struct {
 func (c *peekedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // RawTCPConn lets the server send log data with sendfile: writes go straight
-// to the socket, only reads pass through the peek buffer.
+// to the socket, only reads pass through the peek buffer. It is nil when the
+// connection speaks TLS, whose writes must go through tls.Conn.
 func (c *peekedConn) RawTCPConn() *net.TCPConn {
 	tc, _ := c.Conn.(*net.TCPConn)
 	return tc

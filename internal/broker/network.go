@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"slices"
@@ -22,8 +23,16 @@ import (
 // learner. Everything is bound in New, before the quorum opens, so ports
 // picked by the system are known; nothing is served until Start.
 
-// bind binds every listener of the node.
+// bind binds every listener of the node, and prepares the TLS of the
+// connections it opens to other nodes.
 func (b *Broker) bind() error {
+	var err error
+	if b.interTLS, err = peerTLS(b.cfg, b.cfg.InterBrokerListenerName); err != nil {
+		return err
+	}
+	if b.ctrlTLS, err = peerTLS(b.cfg, controllerListenerName(b.cfg)); err != nil {
+		return err
+	}
 	n := b.cfg.Network
 	serverCfg := func(ls []server.Listener, component string) server.Config {
 		return server.Config{
@@ -43,20 +52,21 @@ func (b *Broker) bind() error {
 		if err != nil {
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
 		}
-		if learner && strings.EqualFold(l.Name, b.cfg.InterBrokerListenerName) {
-			m := newMux(ln, b.raftPeer, b.log.With("listener", l.Name))
-			b.muxes = append(b.muxes, m)
-			b.raftLn, ln = m.raft, m.kafka
-			b.raftAddr = l.Addr()
-		}
-		sl := server.Listener{Name: l.Name, Addr: l.Addr(), Ln: ln}
+		var tlsCfg *tls.Config
 		if l.SecurityProtocol == "SSL" {
-			if sl.TLS, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
+			if tlsCfg, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
 				ln.Close()
 				return err
 			}
 		}
-		clientLns = append(clientLns, sl)
+		if learner && strings.EqualFold(l.Name, b.cfg.InterBrokerListenerName) {
+			m := b.newMux(ln, tlsCfg, l.Name)
+			b.muxes = append(b.muxes, m)
+			b.raftLn, ln = m.raft, m.kafka
+			b.raftAddr = l.Addr()
+			tlsCfg = nil // the mux ran the handshake
+		}
+		clientLns = append(clientLns, server.Listener{Name: l.Name, Addr: l.Addr(), Ln: ln, TLS: tlsCfg})
 	}
 	b.server = server.New(serverCfg(clientLns, "server"))
 	if err := b.server.Listen(); err != nil {
@@ -66,11 +76,17 @@ func (b *Broker) bind() error {
 		return nil
 	}
 	for _, l := range b.cfg.ControllerListeners() {
+		var tlsCfg *tls.Config
+		if l.SecurityProtocol == "SSL" {
+			if tlsCfg, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
+				return err
+			}
+		}
 		ln, err := net.Listen("tcp", l.Addr())
 		if err != nil {
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
 		}
-		m := newMux(ln, b.raftPeer, b.log.With("listener", l.Name))
+		m := b.newMux(ln, tlsCfg, l.Name)
 		b.muxes = append(b.muxes, m)
 		b.raftLn, b.raftAddr = m.raft, l.Addr()
 		b.ctrlServer = server.New(serverCfg([]server.Listener{{Name: l.Name, Addr: l.Addr(), Ln: m.kafka}}, "controller-server"))
@@ -82,6 +98,34 @@ func (b *Broker) bind() error {
 	return nil
 }
 
+// newMux shares ln between raft and the Kafka protocol, behind TLS when
+// tlsCfg is set.
+func (b *Broker) newMux(ln net.Listener, tlsCfg *tls.Config, listener string) *mux {
+	return newMux(ln, tlsCfg, b.raftPeer, b.log.With("listener", listener))
+}
+
+// peerTLS is the TLS configuration of this node's connections to listener
+// on other nodes, which is named alike on every node; nil when that
+// listener is PLAINTEXT.
+func peerTLS(cfg *config.Broker, listener string) (*tls.Config, error) {
+	switch p := cfg.SecurityProtocolMap[listener]; p {
+	case "SSL":
+		return auth.ClientTLS(cfg, listener)
+	case "PLAINTEXT", "":
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("listener %s uses %s, which samsa cannot connect with (no SASL yet)", listener, p)
+	}
+}
+
+// controllerListenerName is the listener controllers serve the quorum on.
+func controllerListenerName(cfg *config.Broker) string {
+	if len(cfg.ControllerListenerNames) == 0 {
+		return ""
+	}
+	return cfg.ControllerListenerNames[0]
+}
+
 // transport returns the quorum's network transport.
 func (b *Broker) transport() (quorum.Transport, error) {
 	if b.raftLn == nil {
@@ -91,7 +135,15 @@ func (b *Broker) transport() (quorum.Transport, error) {
 		NodeID:     uint64(b.cfg.NodeID),
 		ListenAddr: b.raftAddr,
 		Listener:   b.raftLn,
-		Logger:     b.base.With("component", "quorum"),
+		// Raft reaches voters on their controller listener and learners
+		// on their inter-broker listener.
+		PeerTLS: func(peer uint64) *tls.Config {
+			if slices.ContainsFunc(b.cfg.Quorum.Voters, func(v config.Voter) bool { return uint64(v.ID) == peer }) {
+				return b.ctrlTLS
+			}
+			return b.interTLS
+		},
+		Logger: b.base.With("component", "quorum"),
 	})
 	if err != nil {
 		return nil, err

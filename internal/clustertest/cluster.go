@@ -39,9 +39,10 @@ import (
 
 // Cluster is a set of brokers started for one test.
 type Cluster struct {
-	t       testing.TB
-	mu      sync.Mutex // guards the nodes' b, cancel and addr while StartN launches them
-	brokers []*Node
+	t          testing.TB
+	mu         sync.Mutex // guards the nodes' b, cancel and addr while StartN launches them
+	brokers    []*Node
+	clientOpts []kgo.Opt // for every client the cluster's helpers make (WithClientOpts)
 }
 
 // Node is one broker of a cluster.
@@ -63,8 +64,9 @@ type Option func(*setup)
 // setup is what an Option adjusts: one node's server.properties and where
 // its log goes.
 type setup struct {
-	props map[string]string
-	log   slog.Handler
+	props  map[string]string
+	log    slog.Handler
+	client []kgo.Opt
 }
 
 // WithProps sets server.properties keys on every broker.
@@ -78,13 +80,21 @@ func WithLog(h slog.Handler) Option {
 	return func(s *setup) { s.log = h }
 }
 
-// configure applies opts to n.
-func (n *Node) configure(opts []Option) {
+// WithClientOpts adds opts to every client the cluster makes (Client,
+// Admin, CreateTopic): kgo.DialTLSConfig when the listeners speak SSL, say.
+// It applies to the cluster as a whole, from Start and StartN.
+func WithClientOpts(opts ...kgo.Opt) Option {
+	return func(s *setup) { s.client = append(s.client, opts...) }
+}
+
+// configure applies opts to n and returns the client options they add.
+func (n *Node) configure(opts []Option) []kgo.Opt {
 	s := setup{props: n.props, log: n.log}
 	for _, o := range opts {
 		o(&s)
 	}
 	n.log = s.log
+	return s.client
 }
 
 // Start starts a one-node cluster (broker and controller in one process)
@@ -101,7 +111,7 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 		"num.partitions":                   "1",
 		"group.initial.rebalance.delay.ms": "0",
 	}
-	n.configure(opts)
+	c.clientOpts = n.configure(opts)
 	c.brokers = append(c.brokers, n)
 	c.startNode(n)
 	t.Cleanup(c.Stop)
@@ -131,7 +141,7 @@ func StartN(t testing.TB, n int, opts ...Option) *Cluster {
 	}
 	for _, node := range c.brokers {
 		node.props["controller.quorum.voters"] = strings.Join(voters, ",")
-		node.configure(opts)
+		c.clientOpts = node.configure(opts)
 	}
 	t.Cleanup(c.Stop)
 	errs := make(chan error, n)
@@ -276,7 +286,8 @@ func (c *Cluster) Node(i int) *Node { return c.brokers[i] }
 // ends.
 func (c *Cluster) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Addrs()...)}, opts...)...)
+	all := append([]kgo.Opt{kgo.SeedBrokers(c.Addrs()...)}, c.clientOpts...)
+	cl, err := kgo.NewClient(append(all, opts...)...)
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
@@ -389,7 +400,7 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, partitions int32, rf i
 // leaderless asks the broker at addr alone for topic's metadata and
 // describes what it lacks ("" when each of the partitions has a leader).
 func (c *Cluster) leaderless(addr, topic string, partitions int32) string {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.RequestRetries(0)}, c.clientOpts...)...)
 	if err != nil {
 		return err.Error()
 	}

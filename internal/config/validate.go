@@ -33,23 +33,25 @@ func (b *Broker) Validate() error {
 }
 
 // validateSecurity refuses listeners samsa cannot secure as asked: SASL is
-// not served yet, and TLS only on listeners that serve clients, since
-// brokers and controllers connect to one another in plain TCP. Starting such
-// a listener as plain, unauthenticated TCP would open what the operator
-// meant to close. (The SSL listener's keys are checked when it is bound; the
+// not served yet, and starting such a listener as plain, unauthenticated
+// TCP would open what the operator meant to close. The same goes for the
+// controller listener a broker-only node connects to, which it does not
+// serve itself. (An SSL listener's keys are checked when it is bound; the
 // authorizer is refused by its own check.)
 func (b *Broker) validateSecurity() error {
+	refuse := func(name, protocol string) error {
+		return conflict(fmt.Sprintf("listeners: %s uses the security protocol %s, but samsa serves PLAINTEXT and SSL only for now (no SASL); "+
+			"it will not serve or connect to that listener unauthenticated", name, protocol),
+			"listeners", "listener.security.protocol.map")
+	}
 	for _, l := range b.Listeners {
-		switch {
-		case l.SecurityProtocol == "PLAINTEXT":
-		case l.SecurityProtocol != "SSL":
-			return conflict(fmt.Sprintf("listeners: %s uses the security protocol %s, but samsa serves PLAINTEXT and SSL only for now (no SASL); "+
-				"it will not serve that listener unauthenticated", l.Name, l.SecurityProtocol),
-				"listeners", "listener.security.protocol.map")
-		case b.IsControllerListener(l.Name) || l.Name == b.InterBrokerListenerName:
-			return conflict(fmt.Sprintf("listeners: %s uses SSL, but samsa's brokers and controllers connect to one another in PLAINTEXT only for now; "+
-				"serve SSL on a listener for clients and keep the inter-broker and controller listeners PLAINTEXT", l.Name),
-				"listeners", "listener.security.protocol.map", "inter.broker.listener.name", "controller.listener.names")
+		if l.SecurityProtocol != "PLAINTEXT" && l.SecurityProtocol != "SSL" {
+			return refuse(l.Name, l.SecurityProtocol)
+		}
+	}
+	for _, name := range b.ControllerListenerNames {
+		if p := b.SecurityProtocolMap[name]; p != "" && p != "PLAINTEXT" && p != "SSL" {
+			return refuse(name, p)
 		}
 	}
 	return nil

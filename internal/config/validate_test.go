@@ -61,6 +61,14 @@ func TestValidateAcceptsCommonLayouts(t *testing.T) {
 		{"an SSL listener for clients beside the inter-broker one", with(threeNode,
 			"listeners", "PLAINTEXT://h2:9092,SSL://h2:9094,CONTROLLER://h2:9093", "advertised.listeners", "<unset>",
 			"ssl.keystore.type", "PEM", "listener.name.ssl.ssl.keystore.location", "/etc/samsa/broker.pem")},
+		{"SSL between brokers and to the controllers", with(threeNode,
+			"listeners", "SSL://h2:9092,CONTROLLER://h2:9093", "advertised.listeners", "<unset>",
+			"listener.security.protocol.map", "SSL:SSL,CONTROLLER:SSL", "inter.broker.listener.name", "SSL",
+			"ssl.keystore.type", "PEM", "ssl.keystore.location", "/etc/samsa/broker.pem", "ssl.client.auth", "required",
+			"ssl.truststore.type", "PEM", "ssl.truststore.location", "/etc/samsa/ca.pem")},
+		{"a broker-only node reaching SSL controllers", with(threeNode, "node.id", "4", "process.roles", "broker",
+			"listeners", "PLAINTEXT://h4:9092", "advertised.listeners", "<unset>",
+			"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,19 +145,17 @@ func TestValidateRejects(t *testing.T) {
 			[]string{"log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"}, "must not exceed"},
 		{"segment.ms below 1 from log.roll.ms", with(threeNode, "log.roll.ms", "0"),
 			[]string{"log.roll.ms"}, "Value must be at least 1"},
-		// samsa serves no SASL yet, and TLS only to clients: such a
-		// listener is refused, not served as plain TCP.
-		{"an SSL inter-broker listener", with(threeNode, "listeners", "SSL://h2:9092,CONTROLLER://h2:9093",
-			"advertised.listeners", "<unset>", "inter.broker.listener.name", "SSL"),
-			[]string{"listeners", "listener.security.protocol.map", "inter.broker.listener.name", "controller.listener.names"},
-			"SSL uses SSL, but samsa's brokers and controllers connect to one another in PLAINTEXT only"},
+		// samsa serves no SASL yet: such a listener is refused, not served
+		// as plain TCP, and so is a controller listener a broker-only
+		// node would connect to with SASL.
 		{"a SASL listener among plain ones", with(threeNode, "listeners", "PLAINTEXT://h2:9092,SASL_PLAINTEXT://h2:9094,CONTROLLER://h2:9093"),
 			[]string{"listeners", "listener.security.protocol.map"}, "SASL_PLAINTEXT uses the security protocol SASL_PLAINTEXT, but samsa serves PLAINTEXT and SSL only"},
 		{"a SASL_SSL listener", with(threeNode, "listeners", "PLAINTEXT://h2:9092,SASL_SSL://h2:9094,CONTROLLER://h2:9093"),
 			[]string{"listeners", "listener.security.protocol.map"}, "SASL_SSL uses the security protocol SASL_SSL"},
-		{"a controller listener mapped to SSL", with(threeNode, "listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL"),
-			[]string{"listeners", "listener.security.protocol.map", "inter.broker.listener.name", "controller.listener.names"},
-			"CONTROLLER uses SSL, but samsa's brokers and controllers connect"},
+		{"a broker reaching its controllers with SASL", with(threeNode, "node.id", "4", "process.roles", "broker",
+			"listeners", "PLAINTEXT://h4:9092", "advertised.listeners", "<unset>",
+			"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL"),
+			[]string{"listeners", "listener.security.protocol.map"}, "CONTROLLER uses the security protocol SASL_SSL"},
 		{"an authorizer", with(threeNode, "authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
 			[]string{"authorizer.class.name"}, "no ACL authorizer yet"},
 	}

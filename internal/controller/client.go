@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,9 @@ type ClientConfig struct {
 	// LocalIP, when set, binds outgoing connections (tests run nodes on
 	// 127.0.0.x so address-based faults mean something).
 	LocalIP net.IP
+	// TLS, when set, is how the client connects to controllers (the
+	// controller listener is SSL).
+	TLS *tls.Config
 	// ClientID names this node in forwarded requests.
 	ClientID string
 	Logger   *slog.Logger
@@ -50,7 +54,7 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Client{cfg: cfg, pool: kclient.NewPool(cfg.ClientID, cfg.LocalIP)}
+	return &Client{cfg: cfg, pool: kclient.NewPool(cfg.ClientID, cfg.LocalIP, cfg.TLS)}
 }
 
 // Close releases the client's idle connections.

@@ -8,12 +8,15 @@
 // A Pool keeps a few idle connections per address; a connection carries one
 // request at a time, and a failed round trip closes it. Outgoing connections
 // bind to the node's own address when one is given, so that address-based
-// network faults (tests partition nodes on 127.0.0.x) apply to them.
+// network faults (tests partition nodes on 127.0.0.x) apply to them, and
+// speak TLS when the pool has a TLS configuration (the peer's listener is
+// SSL).
 package kclient
 
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -33,6 +36,7 @@ const maxResponseBytes = 256 << 20
 type Pool struct {
 	clientID string
 	dialer   net.Dialer
+	tls      *tls.Config // nil: plain TCP
 
 	mu   sync.Mutex // guards idle, corr and closed
 	idle map[string][]*conn
@@ -48,9 +52,12 @@ type conn struct {
 
 const maxIdlePerAddr = 4
 
-// NewPool returns a pool whose connections leave from local (nil: any).
-func NewPool(clientID string, local net.IP) *Pool {
-	p := &Pool{clientID: clientID, idle: map[string][]*conn{}}
+// NewPool returns a pool whose connections leave from local (nil: any) and
+// speak TLS with tlsCfg (nil: plain TCP). The TLS handshake is part of the
+// dial, bounded by the request's context; ServerName, when tlsCfg leaves it
+// empty, is the host dialled.
+func NewPool(clientID string, local net.IP, tlsCfg *tls.Config) *Pool {
+	p := &Pool{clientID: clientID, idle: map[string][]*conn{}, tls: tlsCfg}
 	if local != nil {
 		p.dialer.LocalAddr = &net.TCPAddr{IP: local}
 	}
@@ -150,7 +157,14 @@ func (p *Pool) get(ctx context.Context, addr string) (*conn, error) {
 		return c, nil
 	}
 	p.mu.Unlock()
-	nc, err := p.dialer.DialContext(ctx, "tcp", addr)
+	var nc net.Conn
+	var err error
+	if p.tls != nil {
+		d := tls.Dialer{NetDialer: &p.dialer, Config: p.tls}
+		nc, err = d.DialContext(ctx, "tcp", addr)
+	} else {
+		nc, err = p.dialer.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func TestRequestIntoReusesItsBuffer(t *testing.T) {
 	long, short := "a-rather-long-topic-name", "short"
 	serveMetadata(t, ln, []string{long, short})
 
-	p := NewPool("test", nil)
+	p := NewPool("test", nil, nil)
 	defer p.Close()
 	var buf []byte
 	ask := func(want string) {

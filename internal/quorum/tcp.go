@@ -3,6 +3,7 @@ package quorum
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,12 @@ type TCPConfig struct {
 	// MaxFrameBytes bounds one message on the wire, snapshots included.
 	// Default 256 MiB.
 	MaxFrameBytes int
+
+	// PeerTLS, when set, gives the TLS configuration of the connection to
+	// a peer (nil: plain TCP): the listener raft reaches a voter on, and
+	// the one it reaches a learner on, may each be SSL. Incoming TLS is
+	// the Listener's business.
+	PeerTLS func(peer uint64) *tls.Config
 
 	Logger *slog.Logger // default slog.Default()
 }

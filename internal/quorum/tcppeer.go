@@ -3,6 +3,7 @@ package quorum
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
 	"time"
 
@@ -111,13 +112,21 @@ func (p *tcpPeer) drain(batch []*pb.Message) []*pb.Message {
 }
 
 // dial connects to the peer, from the local node's own address when it has
-// one, and sends the hello.
+// one, over TLS when the peer's listener wants it (the handshake is part of
+// the dial and its timeout), and sends the hello.
 func (p *tcpPeer) dial(ctx context.Context) (net.Conn, error) {
 	d := net.Dialer{Timeout: p.t.cfg.DialTimeout}
 	if p.t.localIP != nil {
 		d.LocalAddr = &net.TCPAddr{IP: p.t.localIP}
 	}
-	c, err := d.DialContext(ctx, "tcp", p.addr)
+	var c net.Conn
+	var err error
+	if cfg := p.tlsConfig(); cfg != nil {
+		td := tls.Dialer{NetDialer: &d, Config: cfg}
+		c, err = td.DialContext(ctx, "tcp", p.addr)
+	} else {
+		c, err = d.DialContext(ctx, "tcp", p.addr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +136,13 @@ func (p *tcpPeer) dial(ctx context.Context) (net.Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+func (p *tcpPeer) tlsConfig() *tls.Config {
+	if p.t.cfg.PeerTLS == nil {
+		return nil
+	}
+	return p.t.cfg.PeerTLS(p.id)
 }
 
 func (p *tcpPeer) write(conn net.Conn, w *bufio.Writer, batch []*pb.Message) error {

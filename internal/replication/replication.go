@@ -20,6 +20,7 @@ package replication
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -45,7 +46,10 @@ type Config struct {
 	// LocalIP, when set, binds outgoing connections (tests run nodes on
 	// 127.0.0.x so address-based faults mean something).
 	LocalIP net.IP
-	Logger  *slog.Logger
+	// TLS, when set, is how fetchers connect to leaders (the inter-broker
+	// listener is SSL).
+	TLS    *tls.Config
+	Logger *slog.Logger
 }
 
 // Manager runs the fetchers: one per leader this broker follows. Follow and
@@ -68,7 +72,7 @@ func New(cfg Config) *Manager {
 	return &Manager{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "replication"),
-		pool:     kclient.NewPool("samsa-replica-"+strconv.Itoa(int(cfg.NodeID)), cfg.LocalIP),
+		pool:     kclient.NewPool("samsa-replica-"+strconv.Itoa(int(cfg.NodeID)), cfg.LocalIP, cfg.TLS),
 		fetchers: map[int32]*fetcher{},
 		of:       map[*partition.Partition]*fetcher{},
 	}

@@ -14,9 +14,10 @@ import (
 // connection must close.
 var errShortFile = errors.New("log data shorter than announced")
 
-// rawTCP is implemented by connection wrappers whose writes go straight to
-// a TCP socket (a listener that peeked at the first bytes, say), so sendfile
-// may write to that socket. A TLS connection must never implement it.
+// rawTCP is implemented by connection wrappers whose writes may go straight
+// to a TCP socket (a listener that peeked at the first bytes, say), so
+// sendfile may write to that socket; they return nil when they cannot (the
+// wrapped connection speaks TLS). A TLS connection must never implement it.
 type rawTCP interface{ RawTCPConn() *net.TCPConn }
 
 // sendFile writes size bytes of f starting at pos to nc. On TCP it uses
@@ -26,7 +27,8 @@ type rawTCP interface{ RawTCPConn() *net.TCPConn }
 func sendFile(nc net.Conn, f *os.File, pos, size int64) error {
 	tc, ok := nc.(*net.TCPConn)
 	if rw, isWrapped := nc.(rawTCP); isWrapped {
-		tc, ok = rw.RawTCPConn(), true
+		tc = rw.RawTCPConn()
+		ok = tc != nil
 	}
 	if !ok {
 		n, err := io.Copy(nc, io.NewSectionReader(f, pos, size))

@@ -16,9 +16,10 @@ import (
 	"time"
 )
 
-// PKI is a certificate authority with a server certificate (for 127.0.0.1
-// and localhost) and a client certificate it signed, all as PEM, valid for
-// an hour either side of now.
+// PKI is a certificate authority with a broker certificate (for 127.0.0.1
+// and localhost, usable to serve and, between brokers, to connect) and a
+// client certificate it signed, all as PEM, valid for an hour either side of
+// now.
 type PKI struct {
 	CA                    []byte
 	ServerCert, ServerKey []byte
@@ -46,7 +47,7 @@ func New(t testing.TB) *PKI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
+	leaf := func(serial int64, cn string, usage ...x509.ExtKeyUsage) (certPEM, keyPEM []byte) {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			t.Fatal(err)
@@ -54,7 +55,7 @@ func New(t testing.TB) *PKI {
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+			ExtKeyUsage: usage, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 		if err != nil {
@@ -69,7 +70,7 @@ func New(t testing.TB) *PKI {
 	}
 	p := &PKI{CA: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), Pool: x509.NewCertPool()}
 	p.Pool.AddCert(ca)
-	p.ServerCert, p.ServerKey = leaf(2, "broker", x509.ExtKeyUsageServerAuth)
+	p.ServerCert, p.ServerKey = leaf(2, "broker", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	p.ClientCert, p.ClientKey = leaf(3, "client", x509.ExtKeyUsageClientAuth)
 	return p
 }
