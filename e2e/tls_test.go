@@ -123,6 +123,59 @@ func TestTLSListeners(t *testing.T) {
 	}
 }
 
+// Replication and the metadata quorum over mutual TLS, on real processes.
+// Clients keep the PLAINTEXT listener; the inter-broker listener (INTERNAL)
+// and the controller listener speak SSL and require client certificates.
+// Names are not checked (ssl.endpoint.identification.algorithm empty), as
+// the test's certificate cannot name the cluster's 127.X.Y.i addresses
+// before they are picked; chains are. Node 4, a broker only, follows the
+// quorum as a learner reached on its INTERNAL listener, leads a partition
+// and follows the others. It is killed under an acks=all idempotent
+// producer and started again: it returns to every ISR only by fetching
+// over TLS, and the producer's acknowledged records are all there, in
+// order, once each.
+func TestClusterOverMutualTLS(t *testing.T) {
+	pki := authtest.New(t)
+	keystore := authtest.WriteFile(t, "broker.pem", pki.ServerKey, pki.ServerCert)
+	ca := authtest.WriteFile(t, "ca.pem", pki.CA)
+	secure := func(b *Broker) {
+		host, _, err := net.SplitHostPort(b.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		internal := "INTERNAL://" + net.JoinHostPort(host, "9094")
+		b.props["listeners"] += "," + internal
+		b.props["advertised.listeners"] += "," + internal
+	}
+	c := startCluster(t, 3, withNodeProps(append(slices.Clone(fastFailover),
+		"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,INTERNAL:SSL,CONTROLLER:SSL",
+		"inter.broker.listener.name", "INTERNAL",
+		"ssl.keystore.type", "PEM", "ssl.keystore.location", keystore,
+		"ssl.truststore.type", "PEM", "ssl.truststore.location", ca,
+		"ssl.client.auth", "required", "ssl.endpoint.identification.algorithm", "")...),
+		func(c *Cluster) { c.nodeOpts = append(c.nodeOpts, secure) })
+	n := c.AddBroker()
+
+	const topic = "sealed"
+	assignment := [][]int32{{4, 1, 2}, {1, 4, 3}, {2, 3, 4}}
+	c.createAssignedTopic(topic, assignment, "min.insync.replicas", "2")
+	c.waitHealthy(topic)
+	if l := c.Leader(topic, 0); l != n {
+		t.Fatalf("node %d leads %s/0, want its preferred leader, node 4", l.ID, topic)
+	}
+	w := runSequenceProducer(t, topic, len(assignment), c.connect(), fastClient...)
+	w.waitProgress(w.mark())
+	c.killAndRejoin(w, n, topic)
+	w.finish(1)
+	c.waitReplicasAgree(topic)
+
+	// The INTERNAL listener serves nothing without TLS.
+	plain := newClient(t, kgo.SeedBrokers(net.JoinHostPort(n.Host, "9094")), kgo.RequestRetries(0), kgo.DialTimeout(2*time.Second))
+	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(testContext(t, 10*time.Second), plain); err == nil {
+		t.Error("a client without TLS got a Metadata answer from the INTERNAL listener")
+	}
+}
+
 // confluentTLS produces ck-0..4 to partition 1 of topic argv[3] over TLS
 // (CA file argv[2]) and reads partition 1 back.
 const confluentTLS = `
