@@ -272,20 +272,30 @@ func TestKilledBrokerRejoinsISR(t *testing.T) {
 // A fourth node, a broker only, joins a running cluster, leads and follows
 // partitions, and is killed and started again like any other.
 func TestAddedBrokerLeadsAndFailsOver(t *testing.T) {
-	const topic = "joined"
 	c := startCluster(t, 3, withNodeProps(fastFailover...))
+	c.addedBrokerLeadsAndRejoins("joined")
+}
+
+// addedBrokerLeadsAndRejoins adds node 4, a broker only, to a three-node
+// cluster, makes it the leader of one partition of topic and a follower of
+// the two others, kills it under an acks=all producer and starts it again,
+// and checks that every acknowledged record is there once, in order, and
+// that the replicas agree. It returns node 4.
+func (c *Cluster) addedBrokerLeadsAndRejoins(topic string) *Node {
+	c.t.Helper()
 	n := c.AddBroker()
 	assignment := [][]int32{{4, 1, 2}, {1, 4, 3}, {2, 3, 4}}
 	c.createAssignedTopic(topic, assignment, "min.insync.replicas", "2")
 	c.waitHealthy(topic)
 	if l := c.Leader(topic, 0); l != n {
-		t.Fatalf("node %d leads %s/0, want its preferred leader, node 4", l.ID, topic)
+		c.t.Fatalf("node %d leads %s/0, want its preferred leader, node 4", l.ID, topic)
 	}
-	w := runSequenceProducer(t, topic, len(assignment), c.connect(), fastClient...)
+	w := runSequenceProducer(c.t, topic, len(assignment), c.connect(), fastClient...)
 	w.waitProgress(w.mark())
 	c.killAndRejoin(w, n, topic)
 	w.finish(1)
 	c.waitReplicasAgree(topic)
+	return n
 }
 
 // killAndRejoin kills node n under the producer, waits until it is out of

@@ -154,20 +154,7 @@ func TestClusterOverMutualTLS(t *testing.T) {
 		"ssl.truststore.type", "PEM", "ssl.truststore.location", ca,
 		"ssl.client.auth", "required", "ssl.endpoint.identification.algorithm", "")...),
 		func(c *Cluster) { c.nodeOpts = append(c.nodeOpts, secure) })
-	n := c.AddBroker()
-
-	const topic = "sealed"
-	assignment := [][]int32{{4, 1, 2}, {1, 4, 3}, {2, 3, 4}}
-	c.createAssignedTopic(topic, assignment, "min.insync.replicas", "2")
-	c.waitHealthy(topic)
-	if l := c.Leader(topic, 0); l != n {
-		t.Fatalf("node %d leads %s/0, want its preferred leader, node 4", l.ID, topic)
-	}
-	w := runSequenceProducer(t, topic, len(assignment), c.connect(), fastClient...)
-	w.waitProgress(w.mark())
-	c.killAndRejoin(w, n, topic)
-	w.finish(1)
-	c.waitReplicasAgree(topic)
+	n := c.addedBrokerLeadsAndRejoins("sealed")
 
 	// The INTERNAL listener serves nothing without TLS.
 	plain := newClient(t, kgo.SeedBrokers(net.JoinHostPort(n.Host, "9094")), kgo.RequestRetries(0), kgo.DialTimeout(2*time.Second))
