@@ -29,6 +29,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/partition"
 	"github.com/samsa-io/samsa/internal/wire"
@@ -92,11 +93,16 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		resp.Topics = append(resp.Topics, ot)
 	}
 
+	// A client over its producer_byte_rate is told its throttle time, and
+	// nothing more is read from it until that has passed, counted from
+	// now (KIP-219; requests it pipelined behind this one wait too).
+	throttle := h.throttle(c, auth.ProduceQuota, int64(len(c.Body)))
+	resp.ThrottleMillis = int32(throttle.Milliseconds())
 	if req.Acks == 0 {
 		if failed {
 			return wire.Reply{}, errAcksZeroFailed
 		}
-		return wire.Reply{None: true}, nil
+		return wire.Reply{None: true, Throttle: throttle}, nil
 	}
 	allAcked := true
 	for _, pr := range pending {
@@ -110,10 +116,12 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		}
 	}
 	if allAcked {
-		return c.respond(resp), nil
+		reply := c.respond(resp)
+		reply.Throttle = throttle
+		return reply, nil
 	}
 	deadline := c.Received.Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
-	return c.later(func(ctx context.Context) kmsg.Response {
+	reply := c.later(func(ctx context.Context) kmsg.Response {
 		ctx, cancel := context.WithDeadline(ctx, deadline)
 		defer cancel()
 		for _, pr := range pending {
@@ -123,7 +131,9 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 			}
 		}
 		return resp
-	}), nil
+	})
+	reply.Throttle = throttle
+	return reply, nil
 }
 
 // lookupProduce finds the partition a produce names, by topic id from v13.

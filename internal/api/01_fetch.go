@@ -28,6 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/partition"
 	"github.com/samsa-io/samsa/internal/wire"
@@ -120,6 +121,15 @@ func (h *Handler) planFetch(c *call, req *kmsg.FetchRequest) (*fetchPlan, int16)
 			plan.refused = err
 		default:
 			plan.replica, plan.replicaEpoch = id, epoch
+		}
+	}
+	if plan.replica < 0 && h.cfg.Quotas != nil {
+		// A consumer under a consumer_byte_rate never gets more in one
+		// response than its quota allows over the whole measured window,
+		// or that response alone would put it over and be throttled away
+		// every time (at least one batch still goes out, KIP-74).
+		if w := h.cfg.Quotas.WindowBytes(auth.FetchQuota, c.Conn.Principal, c.ClientID); w >= 0 && int64(plan.maxBytes) > w {
+			plan.maxBytes = int32(max(w, 1))
 		}
 	}
 	keyOf := func(t *kmsg.FetchRequestTopic, part int32) sessionKey {
@@ -287,6 +297,26 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 		resp.sessionID = plan.session.id
 		plan.session.mu.Lock()
 		defer plan.session.mu.Unlock()
+	}
+	if plan.replica < 0 {
+		// A consumer over its consumer_byte_rate gets no records, only the
+		// throttle time, and they do not count against it (as in Kafka);
+		// its session learns nothing, so the next answer tells what this
+		// one did not.
+		var n int64
+		for i := range pass.results {
+			if pass.errs[i] == nil {
+				n += int64(pass.results[i].Records.Size)
+			}
+		}
+		if d := h.throttle(c, auth.FetchQuota, n); d > 0 {
+			h.cfg.Quotas.Unrecord(auth.FetchQuota, c.Conn.Principal, c.ClientID, n, time.Now())
+			resp.throttle = d
+			pass.release()
+			reply := h.respondFetch(c, resp, nil)
+			reply.Resp.Throttle = d // from when it is written
+			return reply
+		}
 	}
 	img := h.image()
 	leaders := map[int32]bool{}

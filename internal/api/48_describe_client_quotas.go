@@ -2,20 +2,24 @@ package api
 
 // DescribeClientQuotas, versions 0–1 (KIP-546).
 //
-// samsa does not enforce client quotas yet, and AlterClientQuotas is not
-// served (clients report that the broker does not support it), so there
-// are never quotas to describe: the answer is an empty list, after the
-// filter is checked as Kafka's ClientQuotasImage checks it. Admin UIs and
-// kafka-configs.sh --describe --entity-type users|clients|ips send this.
+// The quotas AlterClientQuotas set, from this broker's metadata image,
+// filtered as Kafka's ClientQuotasImage filters them: each component
+// matches a part of the entity by exact name, as <default>, or any; with
+// strict set an entity may have no part the filter does not name. Admin UIs
+// and kafka-configs.sh --describe --entity-type users|clients|ips send
+// this. There are never ip entities: samsa refuses to store their quotas.
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/wire"
 )
 
@@ -27,7 +31,86 @@ func (h *Handler) describeClientQuotas(_ context.Context, c *call) (wire.Reply, 
 		return c.respond(resp), nil
 	}
 	resp.Entries = []kmsg.DescribeClientQuotasResponseEntry{}
+	quotas := h.cfg.Metadata.Image().ClientQuotas()
+	entities := slices.SortedFunc(maps.Keys(quotas), func(a, b metadata.QuotaEntity) int {
+		return strings.Compare(quotaEntityString(a), quotaEntityString(b))
+	})
+	for _, e := range entities {
+		if !quotaFilterMatches(req.Components, req.Strict, e) {
+			continue
+		}
+		out := kmsg.NewDescribeClientQuotasResponseEntry()
+		for _, part := range []struct {
+			typ  string
+			name metadata.QuotaName
+		}{{"user", e.User}, {"client-id", e.ClientID}} {
+			if !part.name.Set {
+				continue
+			}
+			oe := kmsg.NewDescribeClientQuotasResponseEntryEntity()
+			oe.Type = part.typ
+			if !part.name.Default {
+				oe.Name = kmsg.StringPtr(part.name.Name)
+			}
+			out.Entity = append(out.Entity, oe)
+		}
+		for _, k := range slices.Sorted(maps.Keys(quotas[e])) {
+			v := kmsg.NewDescribeClientQuotasResponseEntryValue()
+			v.Key, v.Value = k, quotas[e][k]
+			out.Values = append(out.Values, v)
+		}
+		resp.Entries = append(resp.Entries, out)
+	}
 	return c.respond(resp), nil
+}
+
+// quotaFilterMatches applies a checked filter to an entity.
+func quotaFilterMatches(components []kmsg.DescribeClientQuotasRequestComponent, strict bool, e metadata.QuotaEntity) bool {
+	parts := map[string]metadata.QuotaName{"user": e.User, "client-id": e.ClientID}
+	named := map[string]bool{}
+	for _, comp := range components {
+		named[comp.EntityType] = true
+		part := parts[comp.EntityType] // ip: never set
+		switch comp.MatchType {
+		case kmsg.QuotasMatchTypeExact:
+			if !part.Set || part.Default || part.Name != *comp.Match {
+				return false
+			}
+		case kmsg.QuotasMatchTypeDefault:
+			if !part.Default {
+				return false
+			}
+		default: // any
+			if !part.Set {
+				return false
+			}
+		}
+	}
+	if strict {
+		for typ, part := range parts {
+			if part.Set && !named[typ] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// quotaEntityString orders entities in answers: user=..., client-id=...
+func quotaEntityString(e metadata.QuotaEntity) string {
+	s := ""
+	for _, part := range []metadata.QuotaName{e.User, e.ClientID} {
+		switch {
+		case !part.Set:
+			s += "\x00"
+		case part.Default:
+			s += "\x01"
+		default:
+			s += "\x02" + part.Name
+		}
+		s += "\x00"
+	}
+	return s
 }
 
 // checkQuotaFilter validates a DescribeClientQuotas filter: each entity

@@ -28,9 +28,11 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/controller"
 	"github.com/samsa-io/samsa/internal/group"
@@ -51,6 +53,7 @@ type Config struct {
 	ProducerIDs *txn.IDAllocator   // producer ids for InitProducerId
 	Dirs        []*storage.Dir     // the log directories, for DescribeLogDirs
 	Groups      *group.Coordinator // the consumer group coordinator
+	Quotas      *auth.Quotas       // client quotas; nil enforces none
 	Logger      *slog.Logger
 	// LogLevel is the level of Logger's handler, which IncrementalAlterConfigs
 	// on the BROKER_LOGGER resource changes; nil when it cannot change.
@@ -139,6 +142,15 @@ func (h *Handler) Handle(ctx context.Context, r *wire.Request) (wire.Reply, erro
 // respond encodes resp as the response to c.
 func (c *call) respond(resp kmsg.Response) wire.Reply {
 	return wire.Reply{Resp: encodeResponse(c.Request, resp)}
+}
+
+// throttle counts n bytes of kind against the client's quota and returns
+// how long to throttle it (zero without quotas or when within them).
+func (h *Handler) throttle(c *call, kind auth.QuotaKind, n int64) time.Duration {
+	if h.cfg.Quotas == nil {
+		return 0
+	}
+	return h.cfg.Quotas.Record(kind, c.Conn.Principal, c.ClientID, n, time.Now())
 }
 
 // later defers the response to the connection's writer: fn runs in request

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"time"
+
 	"encoding/binary"
 
 	"github.com/samsa-io/samsa/internal/wire"
@@ -15,6 +17,7 @@ import (
 // fetchResp is a Fetch response ready to encode.
 type fetchResp struct {
 	version   int16
+	throttle  time.Duration // a consumer over its quota: no records, and this throttle time
 	errorCode int16
 	sessionID int32
 	topics    []fetchRespTopic
@@ -137,7 +140,7 @@ func encodeFetch(buf []byte, correlationID int32, r *fetchResp) []wire.Chunk {
 	if e.flexible {
 		e.uv(0) // response header tags
 	}
-	e.i32(0) // throttle
+	e.i32(int32(r.throttle.Milliseconds()))
 	if r.version >= 7 {
 		e.i16(r.errorCode)
 		e.i32(r.sessionID)

@@ -36,6 +36,13 @@ func batch(t *testing.T, n int, codec record.Codec, pid int64, epoch int16, seq 
 // partition's response.
 func produceRaw(t *testing.T, cl *kgo.Client, topic string, acks int16, records []byte) kmsg.ProduceResponseTopicPartition {
 	t.Helper()
+	return produceRawResponse(t, cl, topic, acks, records).Topics[0].Partitions[0]
+}
+
+// produceRawResponse sends one Produce request (v8) with one batch and
+// returns the whole response.
+func produceRawResponse(t *testing.T, cl *kgo.Client, topic string, acks int16, records []byte) *kmsg.ProduceResponse {
+	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
 	req.Acks, req.TimeoutMillis = acks, 5000
 	rt := kmsg.NewProduceRequestTopic()
@@ -49,7 +56,7 @@ func produceRaw(t *testing.T, cl *kgo.Client, topic string, acks int16, records 
 	if err != nil {
 		t.Fatalf("produce: %v", err)
 	}
-	return resp.Topics[0].Partitions[0]
+	return resp
 }
 
 // pinned returns a client that sends the request versions we build by hand

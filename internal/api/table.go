@@ -74,9 +74,8 @@ func (h *Handler) table() []*apiDef {
 		{45, 0, newest(45), h.alterPartitionReassignments},
 		{46, 0, newest(46), h.listPartitionReassignments},
 		{47, 0, newest(47), h.offsetDelete},
-		// No quotas are enforced or can be set (AlterClientQuotas is not
-		// served), so there are none to describe.
 		{48, 0, newest(48), h.describeClientQuotas},
+		{49, 0, newest(49), h.alterClientQuotas},
 		{55, 0, newest(55), h.describeQuorum},
 		{60, 0, newest(60), h.describeCluster},
 		{61, 0, newest(61), h.describeProducers},

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/samsa-io/samsa/internal/api"
+	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/controller"
 	"github.com/samsa-io/samsa/internal/group"
@@ -276,14 +277,16 @@ func (b *Broker) advertised() []config.Listener {
 // serve starts answering clients.
 func (b *Broker) serve() {
 	h := api.New(api.Config{
-		NodeID:       b.cfg.NodeID,
-		Broker:       b.cfg,
-		Metadata:     b.meta,
-		Controller:   b.client,
-		Partitions:   b.partitions,
-		ProducerIDs:  b.producerIDs(),
-		Dirs:         b.dirs,
-		Groups:       b.groups,
+		NodeID:      b.cfg.NodeID,
+		Broker:      b.cfg,
+		Metadata:    b.meta,
+		Controller:  b.client,
+		Partitions:  b.partitions,
+		ProducerIDs: b.producerIDs(),
+		Dirs:        b.dirs,
+		Groups:      b.groups,
+		Quotas: auth.NewQuotas(b.meta.Image, int(b.cfg.Security.QuotaWindowNum),
+			time.Duration(b.cfg.Security.QuotaWindowSizeSeconds)*time.Second),
 		Logger:       b.log.With("component", "api"),
 		LogLevel:     b.logLevel,
 		ControllerID: b.activeControllerID,

@@ -129,6 +129,15 @@ func (c *peekedConn) RawTCPConn() *net.TCPConn {
 	return tc
 }
 
+// ConnectionState tells the server a TLS connection's state (its client's
+// certificate); a plain connection's is empty.
+func (c *peekedConn) ConnectionState() tls.ConnectionState {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.ConnectionState()
+	}
+	return tls.ConnectionState{}
+}
+
 // muxListener is one protocol's side of a mux, a net.Listener fed by it.
 type muxListener struct {
 	m      *mux

@@ -27,8 +27,9 @@ import (
 //
 // Changes use IncrementalAlterConfigs for brokers too (Kafka's tool still
 // sends the legacy AlterConfigs for brokers). Broker loggers go to the
-// broker named, as Kafka's admin client sends them. Users, clients, IPs,
-// groups and client metrics are refused with a message.
+// broker named, as Kafka's admin client sends them. Users and clients are
+// client quotas (kafka_configs_quotas.go). IPs, groups and client metrics
+// are refused with a message.
 
 var configEntityTypes = []string{"users", "brokers", "broker-loggers", "topics", "clients", "ips", "client-metrics", "groups"}
 
@@ -83,8 +84,8 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 	if err := checkConfigsArgs(f, entTypes, entNames, shorthandUsed); err != nil {
 		return e.usageFail(f, err)
 	}
-	if t := entTypes[0]; t != "topics" && t != "brokers" && t != "broker-loggers" {
-		return e.fail(fmt.Errorf("entity type %s is not supported by samsa yet (topics, brokers and broker-loggers are)", t))
+	if t := entTypes[0]; t != "topics" && t != "brokers" && t != "broker-loggers" && t != "users" && t != "clients" {
+		return e.fail(fmt.Errorf("entity type %s is not supported by samsa yet (topics, brokers, broker-loggers, users and clients are)", t))
 	}
 	name, hasName := "", len(entNames) > 0
 	if hasName {
@@ -98,9 +99,12 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 	adm := kadm.NewClient(cl)
 	defer adm.Close()
 	cc := &configsCmd{e: e, cl: cl, adm: adm, entity: entTypes[0], args: args}
-	if f.Changed("describe") {
+	switch {
+	case cc.entity == "users" || cc.entity == "clients":
+		err = cc.quotas(ctx, entTypes, entNames, f.Changed("describe"), *addConfig, *addConfigFile, *deleteConfig)
+	case f.Changed("describe"):
 		err = cc.describe(ctx, name, hasName, *all)
-	} else {
+	default:
 		err = cc.alter(ctx, name, *addConfig, *addConfigFile, *deleteConfig)
 	}
 	if err != nil {
@@ -307,26 +311,35 @@ func nullable(s *string) string {
 	return *s
 }
 
-func (c *configsCmd) alter(ctx context.Context, name, addConfig, addConfigFile string, deletes []string) error {
+// configAdds reads the configs --add-config-file and --add-config set.
+func configAdds(addConfig, addConfigFile string) (*props, error) {
 	adds := &props{}
 	if addConfigFile != "" {
 		fp, err := loadPropsFile(addConfigFile)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		adds.Merge(fp)
 	}
 	if addConfig != "" {
 		ap, err := parseAddConfig(addConfig)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		adds.Merge(ap)
 	}
 	for _, k := range adds.Keys() {
 		if !configKeyPattern.MatchString(k) {
-			return &illegalArg{"Invalid character found for config key: " + k}
+			return nil, &illegalArg{"Invalid character found for config key: " + k}
 		}
+	}
+	return adds, nil
+}
+
+func (c *configsCmd) alter(ctx context.Context, name, addConfig, addConfigFile string, deletes []string) error {
+	adds, err := configAdds(addConfig, addConfigFile)
+	if err != nil {
+		return err
 	}
 	current, err := c.resourceConfigs(ctx, name)
 	if err != nil {

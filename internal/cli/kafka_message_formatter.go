@@ -173,6 +173,29 @@ func deserializerFor(class string) (deserializer, error) {
 	return nil, usagef("deserializer %s is not available (see --help)", class)
 }
 
-// javaDouble prints a double as Java's Double.toString does for ordinary
-// values: shortest form with at least one decimal.
-func javaDouble(v float64) string { return trimFloat(v) }
+// javaDouble prints v as Java's Double.toString does: the shortest form
+// that reads back, with at least one decimal, and computerized scientific
+// notation (1.048576E7) below 10^-3 and from 10^7.
+func javaDouble(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Infinity"
+	case math.IsInf(v, -1):
+		return "-Infinity"
+	}
+	if a := math.Abs(v); a >= 1e7 || (a != 0 && a < 1e-3) {
+		mant, exp, _ := strings.Cut(strconv.FormatFloat(v, 'E', -1, 64), "E")
+		if !strings.Contains(mant, ".") {
+			mant += ".0"
+		}
+		e, _ := strconv.Atoi(exp)
+		return mant + "E" + strconv.Itoa(e)
+	}
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}

@@ -196,6 +196,8 @@ type Security struct {
 	ConnectionsMaxReauthMs           int64    // connections.max.reauth.ms; 0 never
 	FailedAuthenticationDelayMs      int32    // connection.failed.authentication.delay.ms
 	PrincipalMappingRules            string   // ssl.principal.mapping.rules
+	QuotaWindowNum                   int32    // quota.window.num: samples of a client quota's rate
+	QuotaWindowSizeSeconds           int32    // quota.window.size.seconds: each sample's span
 }
 
 // HasRole reports whether process.roles contains role ("broker" or "controller").

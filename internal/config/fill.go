@@ -159,6 +159,8 @@ func (b *Broker) fill() error {
 		ConnectionsMaxReauthMs:           r.i64("connections.max.reauth.ms"),
 		FailedAuthenticationDelayMs:      r.i32("connection.failed.authentication.delay.ms"),
 		PrincipalMappingRules:            r.str("ssl.principal.mapping.rules"),
+		QuotaWindowNum:                   r.i32("quota.window.num"),
+		QuotaWindowSizeSeconds:           r.i32("quota.window.size.seconds"),
 	}
 	t, err := b.resolveTopic(nil, Dynamic{})
 	if err != nil {

@@ -106,6 +106,8 @@ func (c *Controller) Serve(ctx context.Context, req kmsg.Request) (kmsg.Response
 		return nilIfErr(c.AlterConfigs(ctx, r))
 	case *kmsg.IncrementalAlterConfigsRequest:
 		return nilIfErr(c.IncrementalAlterConfigs(ctx, r))
+	case *kmsg.AlterClientQuotasRequest:
+		return nilIfErr(c.AlterClientQuotas(ctx, r))
 	case *kmsg.AllocateProducerIDsRequest:
 		return nilIfErr(c.AllocateProducerIDs(ctx, r))
 	case *kmsg.BrokerRegistrationRequest:

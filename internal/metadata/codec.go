@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Encoding of one log entry (one proposal; its records apply atomically):
@@ -127,6 +128,12 @@ func encodeRecord(b []byte, r Record) []byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(r.BrokerID))
 		b = binary.BigEndian.AppendUint64(b, uint64(r.BrokerEpoch))
 		b = binary.BigEndian.AppendUint64(b, uint64(r.NextProducerID))
+	case ClientQuotaRecord:
+		b = appendQuotaName(b, r.Entity.User)
+		b = appendQuotaName(b, r.Entity.ClientID)
+		b = appendString(b, r.Key)
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(r.Value))
+		b = appendBool(b, r.Remove)
 	default:
 		panic(fmt.Sprintf("metadata: encode of unknown record %T", r))
 	}
@@ -168,6 +175,10 @@ func (d *decoder) record(typ RecordType) Record {
 		return BrokerRegistrationChangeRecord{BrokerID: d.i32(), BrokerEpoch: d.i64(), Fenced: int8(d.u8()), InControlledShutdown: int8(d.u8())}
 	case TypeProducerIDs:
 		return ProducerIDsRecord{BrokerID: d.i32(), BrokerEpoch: d.i64(), NextProducerID: d.i64()}
+	case TypeClientQuota:
+		r := ClientQuotaRecord{Entity: QuotaEntity{User: d.quotaName(), ClientID: d.quotaName()}, Key: d.string()}
+		r.Value, r.Remove = math.Float64frombits(uint64(d.i64())), d.bool()
+		return r
 	}
 	d.fail(fmt.Errorf("unknown record type %d", typ))
 	return nil
@@ -176,6 +187,23 @@ func (d *decoder) record(typ RecordType) Record {
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
+}
+
+// appendQuotaName encodes an entity part: flags (1 set, 2 default), name.
+func appendQuotaName(b []byte, n QuotaName) []byte {
+	var flags byte
+	if n.Set {
+		flags |= 1
+	}
+	if n.Default {
+		flags |= 2
+	}
+	return appendString(append(b, flags), n.Name)
+}
+
+func (d *decoder) quotaName() QuotaName {
+	flags := d.u8()
+	return QuotaName{Set: flags&1 != 0, Default: flags&2 != 0, Name: d.string()}
 }
 
 func appendBool(b []byte, v bool) []byte {

@@ -16,6 +16,7 @@ type Delta struct {
 	copiedTopics  bool
 	copiedConfigs bool
 	copiedBrokers bool
+	copiedQuotas  bool
 	ownTopic      map[UUID]bool // topics already copied into next
 
 	// What changed, for the code that reacts to a new image.
@@ -70,6 +71,9 @@ func (d *Delta) clone() *Delta {
 	if d.copiedBrokers {
 		next.brokers = maps.Clone(d.next.brokers)
 	}
+	if d.copiedQuotas {
+		next.quotas = maps.Clone(d.next.quotas)
+	}
 	c.ownTopic = map[UUID]bool{} // topics owned by d stay shared read-only; copy again on write
 	c.CreatedTopics = maps.Clone(d.CreatedTopics)
 	c.ChangedTopics = maps.Clone(d.ChangedTopics)
@@ -108,6 +112,8 @@ func (d *Delta) Replay(r Record) error {
 		return d.replayRemoveTopic(r)
 	case ConfigRecord:
 		d.replayConfig(r)
+	case ClientQuotaRecord:
+		return d.replayClientQuota(r)
 	case RegisterBrokerRecord:
 		d.mutableBrokers()
 		d.next.brokers[r.BrokerID] = &Broker{
@@ -277,6 +283,35 @@ func (d *Delta) replayConfig(r ConfigRecord) {
 		d.next.configs[res] = cur
 	}
 	d.ChangedConfigs[res] = true
+}
+
+func (d *Delta) replayClientQuota(r ClientQuotaRecord) error {
+	e := r.Entity
+	if !e.User.Set && !e.ClientID.Set || e.User.Default && e.User.Name != "" || e.ClientID.Default && e.ClientID.Name != "" {
+		return fmt.Errorf("invalid quota entity %+v", e)
+	}
+	if !d.copiedQuotas {
+		d.next.quotas = maps.Clone(d.next.quotas)
+		if d.next.quotas == nil {
+			d.next.quotas = map[QuotaEntity]map[string]float64{}
+		}
+		d.copiedQuotas = true
+	}
+	cur := maps.Clone(d.next.quotas[e])
+	if r.Remove {
+		delete(cur, r.Key)
+	} else {
+		if cur == nil {
+			cur = map[string]float64{}
+		}
+		cur[r.Key] = r.Value
+	}
+	if len(cur) == 0 {
+		delete(d.next.quotas, e)
+	} else {
+		d.next.quotas[e] = cur
+	}
+	return nil
 }
 
 // mutableTopic returns the delta's own copy of a topic, copying it from the

@@ -20,6 +20,7 @@
 package metadata
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -35,6 +36,7 @@ type Image struct {
 	topicIDs       map[UUID]*Topic
 	configs        map[ConfigResource]map[string]string
 	brokers        map[int32]*Broker
+	quotas         map[QuotaEntity]map[string]float64 // client quotas; nil when none were ever set
 	nextProducerID int64
 }
 
@@ -103,6 +105,16 @@ func (m *Image) ClusterID() string { return m.clusterID }
 
 // NextProducerID is the first producer id not yet handed out.
 func (m *Image) NextProducerID() int64 { return m.nextProducerID }
+
+// ClientQuotas returns every entity's client quotas (key -> value). The map
+// is read-only.
+func (m *Image) ClientQuotas() map[QuotaEntity]map[string]float64 { return m.quotas }
+
+// ClientQuota returns one quota of an entity.
+func (m *Image) ClientQuota(e QuotaEntity, key string) (float64, bool) {
+	v, ok := m.quotas[e][key]
+	return v, ok
+}
 
 // Topic returns the topic with the given name.
 func (m *Image) Topic(name string) (*Topic, bool) {
@@ -235,5 +247,36 @@ func (m *Image) Records() []Record {
 	if m.nextProducerID > 0 {
 		recs = append(recs, ProducerIDsRecord{BrokerID: -1, NextProducerID: m.nextProducerID})
 	}
+	entities := make([]QuotaEntity, 0, len(m.quotas))
+	for e := range m.quotas {
+		entities = append(entities, e)
+	}
+	sort.Slice(entities, func(i, j int) bool { return quotaEntityLess(entities[i], entities[j]) })
+	for _, e := range entities {
+		for _, k := range slices.Sorted(maps.Keys(m.quotas[e])) {
+			recs = append(recs, ClientQuotaRecord{Entity: e, Key: k, Value: m.quotas[e][k]})
+		}
+	}
 	return recs
+}
+
+// quotaEntityLess orders entities for snapshots, so that equal images make
+// equal snapshots.
+func quotaEntityLess(a, b QuotaEntity) bool {
+	less := func(x, y QuotaName) (bool, bool) { // less, decided
+		switch {
+		case x == y:
+			return false, false
+		case x.Set != y.Set:
+			return !x.Set, true
+		case x.Default != y.Default:
+			return x.Default, true
+		}
+		return x.Name < y.Name, true
+	}
+	if l, ok := less(a.User, b.User); ok {
+		return l
+	}
+	l, _ := less(a.ClientID, b.ClientID)
+	return l
 }

@@ -24,6 +24,11 @@ func sampleRecords() []Record {
 		ConfigRecord{ResourceType: ResourceTopic, ResourceName: "t", Name: "retention.ms", Value: "1000"},
 		BrokerRegistrationChangeRecord{BrokerID: 1, BrokerEpoch: 7, Fenced: 1, InControlledShutdown: -1},
 		ProducerIDsRecord{BrokerID: 1, BrokerEpoch: 7, NextProducerID: 1000},
+		ClientQuotaRecord{Entity: QuotaEntity{ClientID: QuotaNamed("app")}, Key: "producer_byte_rate", Value: 1048576},
+		ClientQuotaRecord{Entity: QuotaEntity{User: QuotaDefault}, Key: "consumer_byte_rate", Value: 2.5e6},
+		ClientQuotaRecord{Entity: QuotaEntity{User: QuotaNamed("alice"), ClientID: QuotaDefault}, Key: "producer_byte_rate", Value: 4096},
+		ClientQuotaRecord{Entity: QuotaEntity{User: QuotaNamed("alice"), ClientID: QuotaDefault}, Key: "consumer_byte_rate", Value: 8192},
+		ClientQuotaRecord{Entity: QuotaEntity{User: QuotaNamed("alice"), ClientID: QuotaDefault}, Key: "consumer_byte_rate", Remove: true},
 	}
 }
 
@@ -150,6 +155,42 @@ func TestEntryIsAtomic(t *testing.T) {
 	}
 	if l.Image().Offset() != 1 {
 		t.Fatal("offset must still advance past a skipped entry")
+	}
+}
+
+func TestClientQuotas(t *testing.T) {
+	d := NewDelta(Empty())
+	for _, r := range sampleRecords() {
+		if err := d.Replay(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img := d.Apply(1)
+	alice := QuotaEntity{User: QuotaNamed("alice"), ClientID: QuotaDefault}
+	if v, ok := img.ClientQuota(alice, "producer_byte_rate"); !ok || v != 4096 {
+		t.Errorf("alice's clients' producer_byte_rate = %v, %v", v, ok)
+	}
+	if _, ok := img.ClientQuota(alice, "consumer_byte_rate"); ok {
+		t.Error("a removed quota is still there")
+	}
+	if len(img.ClientQuotas()) != 3 {
+		t.Errorf("quotas %v, want 3 entities", img.ClientQuotas())
+	}
+	// Removing an entity's last quota removes the entity.
+	d = NewDelta(img)
+	if err := d.Replay(ClientQuotaRecord{Entity: alice, Key: "producer_byte_rate", Remove: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Apply(2).ClientQuotas()[alice]; ok {
+		t.Error("an entity without quotas is still listed")
+	}
+	if _, ok := img.ClientQuota(alice, "producer_byte_rate"); !ok {
+		t.Error("the delta changed the image it started from")
+	}
+	for _, bad := range []QuotaEntity{{}, {User: QuotaName{Set: true, Default: true, Name: "x"}}} {
+		if err := NewDelta(img).Replay(ClientQuotaRecord{Entity: bad, Key: "producer_byte_rate", Value: 1}); err == nil {
+			t.Errorf("entity %+v accepted", bad)
+		}
 	}
 }
 

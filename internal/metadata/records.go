@@ -15,7 +15,8 @@ const (
 	TypeUnregisterBroker          RecordType = 8
 	TypeBrokerRegistrationChange  RecordType = 9
 	TypeProducerIDs               RecordType = 10
-	maxRecordType                            = TypeProducerIDs
+	TypeClientQuota               RecordType = 11
+	maxRecordType                            = TypeClientQuota
 	noChange                      int32      = -2 // PartitionChange: field unchanged
 	NoLeader                      int32      = -1
 	ResourceTopic                 int8       = 2 // ConfigRecord resource types (DescribeConfigs numbering)
@@ -131,6 +132,36 @@ type ProducerIDsRecord struct {
 	NextProducerID int64
 }
 
+// ClientQuotaRecord sets one client quota of an entity (KIP-546), or with
+// Remove removes it.
+type ClientQuotaRecord struct {
+	Entity QuotaEntity
+	Key    string // producer_byte_rate, consumer_byte_rate, ...
+	Value  float64
+	Remove bool
+}
+
+// QuotaEntity is who a client quota applies to: a user, a client id, or a
+// user's client id. Its value is usable as a map key.
+type QuotaEntity struct {
+	User     QuotaName
+	ClientID QuotaName
+}
+
+// QuotaName is one part of a QuotaEntity: absent, a name, or the default
+// (<default>: every user or client id without a quota of its own).
+type QuotaName struct {
+	Set     bool
+	Default bool
+	Name    string // "" when Default
+}
+
+// QuotaNamed and QuotaDefault make the parts of an entity.
+func QuotaNamed(name string) QuotaName { return QuotaName{Set: true, Name: name} }
+
+// QuotaDefault is the <default> part.
+var QuotaDefault = QuotaName{Set: true, Default: true}
+
 func (ClusterRecord) Type() RecordType                  { return TypeCluster }
 func (TopicRecord) Type() RecordType                    { return TypeTopic }
 func (PartitionRecord) Type() RecordType                { return TypePartition }
@@ -141,3 +172,4 @@ func (RegisterBrokerRecord) Type() RecordType           { return TypeRegisterBro
 func (UnregisterBrokerRecord) Type() RecordType         { return TypeUnregisterBroker }
 func (BrokerRegistrationChangeRecord) Type() RecordType { return TypeBrokerRegistrationChange }
 func (ProducerIDsRecord) Type() RecordType              { return TypeProducerIDs }
+func (ClientQuotaRecord) Type() RecordType              { return TypeClientQuota }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,9 @@ type conn struct {
 	replies  chan wire.Reply // requests read and not yet answered, in order
 	inFlight atomic.Int32    // replies queued or being written
 	stopped  atomic.Bool     // StopReading was called
+	stopping chan struct{}   // closed by stopReading
+	stopOnce sync.Once
+	muted    atomic.Int64 // unix nanoseconds until which no request is read (a throttled client)
 }
 
 func newConn(s *Server, listener string, nc net.Conn) *conn {
@@ -41,16 +45,18 @@ func newConn(s *Server, listener string, nc net.Conn) *conn {
 		srv: s,
 		nc:  nc,
 		info: &wire.Conn{
-			ID:       s.nextID.Add(1),
-			Listener: listener,
-			Remote:   nc.RemoteAddr(),
-			Local:    nc.LocalAddr(),
+			ID:        s.nextID.Add(1),
+			Listener:  listener,
+			Remote:    nc.RemoteAddr(),
+			Local:     nc.LocalAddr(),
+			Principal: anonymous,
 		},
-		br:      bufio.NewReaderSize(nc, 64<<10),
-		bw:      bufio.NewWriterSize(nc, 64<<10),
-		ctx:     ctx,
-		cancel:  cancel,
-		replies: make(chan wire.Reply, s.cfg.MaxInFlight),
+		stopping: make(chan struct{}),
+		br:       bufio.NewReaderSize(nc, 64<<10),
+		bw:       bufio.NewWriterSize(nc, 64<<10),
+		ctx:      ctx,
+		cancel:   cancel,
+		replies:  make(chan wire.Reply, s.cfg.MaxInFlight),
 	}
 }
 
@@ -75,6 +81,7 @@ func (c *conn) serve() {
 		c.nc.Close()
 		return
 	}
+	c.info.Principal = principal(c.nc)
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
@@ -95,14 +102,48 @@ func (c *conn) serve() {
 // queued are still written.
 func (c *conn) stopReading() {
 	c.stopped.Store(true)
+	c.stopOnce.Do(func() { close(c.stopping) })
 	c.nc.SetReadDeadline(time.Now())
+}
+
+// mute keeps the reader from reading another request for d: the client is
+// over a quota. Mutes do not add up; the later end wins.
+func (c *conn) mute(d time.Duration) {
+	until := time.Now().Add(d).UnixNano()
+	for {
+		cur := c.muted.Load()
+		if cur >= until || c.muted.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// waitMuted returns once the connection may read again, or false when it
+// is closing.
+func (c *conn) waitMuted() bool {
+	for {
+		d := time.Until(time.Unix(0, c.muted.Load()))
+		if d <= 0 {
+			return true
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.stopping:
+			t.Stop()
+			return false
+		case <-c.ctx.Done():
+			t.Stop()
+			return false
+		}
+	}
 }
 
 func (c *conn) readLoop() error {
 	cfg := &c.srv.cfg
 	var sizeBuf [4]byte
 	for {
-		if c.stopped.Load() {
+		if c.stopped.Load() || !c.waitMuted() {
 			return nil
 		}
 		// Wait for the next frame. An idle timeout only closes the
@@ -114,6 +155,11 @@ func (c *conn) readLoop() error {
 				continue
 			}
 			return err
+		}
+		// A mute set while this read waited (a throttled response written
+		// meanwhile) holds the request that just arrived.
+		if !c.waitMuted() {
+			return nil
 		}
 		received := time.Now()
 		c.nc.SetReadDeadline(received.Add(cfg.RequestTimeout))
@@ -128,6 +174,9 @@ func (c *conn) readLoop() error {
 		reply, err := c.handle(frame, received)
 		if err != nil {
 			return err
+		}
+		if reply.Throttle > 0 {
+			c.mute(reply.Throttle)
 		}
 		if reply.None {
 			continue
@@ -187,6 +236,11 @@ func (c *conn) writeLoop() {
 			}
 		}
 		resp := c.await(reply)
+		if resp != nil && resp.Throttle > 0 {
+			// Before the write: a client that reads the response and sends
+			// again at once finds the connection muted already.
+			c.mute(resp.Throttle)
+		}
 		if resp != nil && !broken {
 			if err := c.write(resp); err != nil {
 				broken = true

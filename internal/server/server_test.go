@@ -21,12 +21,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // stub serves api key 1 (header v1) and key 2 (header v2). The body's first
 // byte says how to answer: 0 answer now, 1 wait for release, 2 no
 // response, 3 close the connection, 4 panic, 5 wait until the stub has seen
-// two requests.
+// two requests; with a throttle of stubThrottle, 6 on the response, 7 on a
+// request with no response, 8 on the reply.
 type stub struct {
-	release chan struct{}
-	mu      sync.Mutex
-	seen    []int32
+	release    chan struct{}
+	mu         sync.Mutex
+	seen       []int32
+	seenAt     []time.Time
+	principals []string
 }
+
+const stubThrottle = 300 * time.Millisecond
 
 func (s *stub) RequestHeaderVersion(key, version int16) (int, bool) {
 	switch key {
@@ -41,6 +46,8 @@ func (s *stub) RequestHeaderVersion(key, version int16) (int, bool) {
 func (s *stub) Handle(_ context.Context, r *wire.Request) (wire.Reply, error) {
 	s.mu.Lock()
 	s.seen = append(s.seen, r.CorrelationID)
+	s.seenAt = append(s.seenAt, time.Now())
+	s.principals = append(s.principals, r.Conn.Principal)
 	s.mu.Unlock()
 	resp := &wire.Response{Chunks: []wire.Chunk{{Bytes: binary.BigEndian.AppendUint32(nil, uint32(r.CorrelationID))}}}
 	mode := byte(0)
@@ -62,6 +69,12 @@ func (s *stub) Handle(_ context.Context, r *wire.Request) (wire.Reply, error) {
 		return wire.Reply{}, errors.New("bad request")
 	case 4:
 		panic("handler bug")
+	case 6:
+		resp.Throttle = stubThrottle
+	case 7:
+		return wire.Reply{None: true, Throttle: stubThrottle}, nil
+	case 8:
+		return wire.Reply{Resp: resp, Throttle: stubThrottle}, nil
 	case 5:
 		return wire.Reply{Wait: func(ctx context.Context) *wire.Response {
 			for {
@@ -81,6 +94,12 @@ func (s *stub) Handle(_ context.Context, r *wire.Request) (wire.Reply, error) {
 func startServer(t *testing.T, cfg Config) (*Server, *stub) {
 	t.Helper()
 	cfg.Listeners = []Listener{{Name: "PLAINTEXT", Addr: "127.0.0.1:0"}}
+	return serveStub(t, cfg)
+}
+
+// serveStub serves a stub on cfg's listeners until the test ends.
+func serveStub(t *testing.T, cfg Config) (*Server, *stub) {
+	t.Helper()
 	s := New(cfg)
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)
@@ -161,6 +180,42 @@ func TestResponsesInRequestOrder(t *testing.T) {
 	for _, want := range []int32{1, 2, 4} {
 		if got := readResponse(t, br); got != want {
 			t.Fatalf("got response %d, want %d", got, want)
+		}
+	}
+}
+
+// A throttled client (over a quota) is not read from until its throttle
+// time has passed (KIP-219): from when the response is written (6: the
+// client sends its next request only after reading it), or from when the
+// request was handled, for requests it pipelined behind (7, 8).
+func TestThrottleMutesTheConnection(t *testing.T) {
+	for _, mode := range []byte{6, 7, 8} {
+		s, h := startServer(t, Config{})
+		c := dial(t, s)
+		if mode == 6 {
+			if _, err := c.Write(frame(1, 1, mode)); err != nil {
+				t.Fatal(err)
+			}
+			if readResponse(t, c) != 1 {
+				t.Fatal("wrong response")
+			}
+			if _, err := c.Write(frame(1, 2, 0)); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := c.Write(append(frame(1, 1, mode), frame(1, 2, 0)...)); err != nil {
+			t.Fatal(err)
+		}
+		if mode == 8 && readResponse(t, c) != 1 {
+			t.Fatal("response 1 out of order")
+		}
+		if readResponse(t, c) != 2 {
+			t.Fatal("response 2 out of order")
+		}
+		h.mu.Lock()
+		gap := h.seenAt[1].Sub(h.seenAt[0])
+		h.mu.Unlock()
+		if gap < stubThrottle {
+			t.Errorf("mode %d: the next request was read %v after the throttled one, before the %v throttle ended", mode, gap, stubThrottle)
 		}
 	}
 }

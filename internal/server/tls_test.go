@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
@@ -42,20 +41,11 @@ func TestTLSListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	s := New(Config{
+	s, _ := serveStub(t, Config{
 		Listeners:      []Listener{{Name: "SSL", Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}},
 		RequestTimeout: 300 * time.Millisecond,
 		IdleTimeout:    time.Minute,
 		Logger:         slog.New(slog.NewTextHandler(&logs, nil)),
-	})
-	if err := s.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	s.Serve(&stub{release: make(chan struct{})})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
 	})
 	addr := s.Addrs()[0].String()
 
@@ -88,5 +78,41 @@ func TestTLSListener(t *testing.T) {
 	waitFor(t, func() bool { return strings.Count(logs.String(), "TLS handshake failed") >= 2 })
 	if !strings.Contains(logs.String(), "level=INFO msg=\"failed authentication: TLS handshake failed\" listener=SSL") {
 		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
+// Requests carry their client's principal: the subject of a verified client
+// certificate, or ANONYMOUS, as Kafka's default principal builder names
+// them (client quotas by user go by it).
+func TestPrincipalFromClientCertificate(t *testing.T) {
+	pki := authtest.New(t)
+	cert, err := tls.X509KeyPair(pki.ServerCert, pki.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientCert, err := tls.X509KeyPair(pki.ClientCert, pki.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, h := serveStub(t, Config{
+		Listeners: []Listener{{Name: "SSL", Addr: "127.0.0.1:0", TLS: &tls.Config{
+			Certificates: []tls.Certificate{cert}, ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: pki.Pool}}},
+		RequestTimeout: 5 * time.Second,
+		IdleTimeout:    time.Minute,
+	})
+	for i, certs := range [][]tls.Certificate{{clientCert}, nil} {
+		c, err := tls.Dial("tcp", s.Addrs()[0].String(), &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1", Certificates: certs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(frame(1, int32(i), 0))
+		readResponse(t, c)
+		c.Close()
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if want := []string{"CN=client", "ANONYMOUS"}; strings.Join(h.principals, " ") != strings.Join(want, " ") {
+		t.Errorf("principals %q, want %q", h.principals, want)
 	}
 }

@@ -27,6 +27,10 @@ type Conn struct {
 	Listener string   // listener name, e.g. "PLAINTEXT"
 	Remote   net.Addr // client address
 	Local    net.Addr // the address the client connected to
+	// Principal is the authenticated user's name: the subject of the
+	// client's TLS certificate, or "ANONYMOUS" (Kafka's name for a client
+	// that did not authenticate). Set before the first request is read.
+	Principal string
 }
 
 // Request is one request frame after header parsing.
@@ -48,6 +52,10 @@ type Response struct {
 	// Release, if set, is called once after the response was written or
 	// dropped, so the handler can return buffers and file references.
 	Release func()
+	// Throttle, when positive, is how long the client is over a quota: from
+	// when this response is written, the connection reads no further
+	// request for that long (Kafka mutes the channel, KIP-219).
+	Throttle time.Duration
 }
 
 // Chunk is a run of bytes, either in memory or in a file. File chunks let the
@@ -92,6 +100,12 @@ type Reply struct {
 	// of flushing what it has before waiting.
 	Ready <-chan struct{}
 	None  bool
+	// Throttle, when positive, mutes the connection as Response.Throttle
+	// does, counted from when Handle returns: requests the client sent
+	// behind this one wait too. It is how a request with no response
+	// (None) is throttled, and how a throttle known at once takes effect
+	// before the response is ready.
+	Throttle time.Duration
 }
 
 // Handler serves requests. Its methods are called concurrently from many

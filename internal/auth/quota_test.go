@@ -1,0 +1,122 @@
+package auth
+
+import (
+	"testing"
+	"time"
+
+	"github.com/samsa-io/samsa/internal/metadata"
+)
+
+// quotaImage is an image holding the given quota records.
+func quotaImage(t *testing.T, recs ...metadata.ClientQuotaRecord) func() *metadata.Image {
+	t.Helper()
+	d := metadata.NewDelta(metadata.Empty())
+	for _, r := range recs {
+		if err := d.Replay(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img := d.Apply(1)
+	return func() *metadata.Image { return img }
+}
+
+func produceQuota(e metadata.QuotaEntity, v float64) metadata.ClientQuotaRecord {
+	return metadata.ClientQuotaRecord{Entity: e, Key: "producer_byte_rate", Value: v}
+}
+
+func TestQuotaThrottlesOverTheRate(t *testing.T) {
+	q := NewQuotas(quotaImage(t, produceQuota(metadata.QuotaEntity{ClientID: metadata.QuotaNamed("app")}, 1000)), 11, time.Second)
+	t0 := time.Unix(1000, 0)
+	// A new client's rate is divided by ten windows at least: 5,000 bytes
+	// at once is 500 B/s.
+	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 5000, t0); d != 0 {
+		t.Fatalf("5,000 bytes: throttled %v", d)
+	}
+	// 15,000 bytes over ten seconds is 1,500 B/s, half again the quota:
+	// half the span, 5 s, brings it back.
+	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 10000, t0); d != 5*time.Second {
+		t.Fatalf("15,000 bytes: throttled %v, want 5s", d)
+	}
+	// Far over: at most the span of all samples.
+	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 1e6, t0); d != 11*time.Second {
+		t.Fatalf("1 MB: throttled %v, want the 11 s cap", d)
+	}
+	// Other clients and the fetch side are not limited.
+	if d := q.Record(ProduceQuota, "ANONYMOUS", "other", 1e6, t0); d != 0 {
+		t.Errorf("a client without a quota throttled %v", d)
+	}
+	if d := q.Record(FetchQuota, "ANONYMOUS", "app", 1e6, t0); d != 0 {
+		t.Errorf("fetch without consumer_byte_rate throttled %v", d)
+	}
+	// Once the samples age out, the client is within its quota again.
+	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 100, t0.Add(12*time.Second)); d != 0 {
+		t.Errorf("after the window passed: throttled %v", d)
+	}
+}
+
+func TestQuotaUnrecord(t *testing.T) {
+	q := NewQuotas(quotaImage(t, metadata.ClientQuotaRecord{Entity: metadata.QuotaEntity{User: metadata.QuotaDefault}, Key: "consumer_byte_rate", Value: 100}), 11, time.Second)
+	t0 := time.Unix(1000, 0)
+	if d := q.Record(FetchQuota, "alice", "c", 5000, t0); d == 0 {
+		t.Fatal("5,000 bytes against 100 B/s not throttled")
+	}
+	q.Unrecord(FetchQuota, "alice", "c", 5000, t0)
+	if d := q.Record(FetchQuota, "alice", "c", 500, t0); d != 0 {
+		t.Errorf("after the throttled bytes were taken back, 500 bytes throttled %v", d)
+	}
+	if got := q.WindowBytes(FetchQuota, "alice", "c"); got != 1000 {
+		t.Errorf("WindowBytes = %d, want 100 B/s × 10 s", got)
+	}
+	if got := q.WindowBytes(ProduceQuota, "alice", "c"); got != -1 {
+		t.Errorf("WindowBytes without a quota = %d", got)
+	}
+}
+
+// Kafka's order of precedence, and who is measured together.
+func TestQuotaResolution(t *testing.T) {
+	n, d := metadata.QuotaNamed, metadata.QuotaDefault
+	img := quotaImage(t,
+		produceQuota(metadata.QuotaEntity{User: n("alice"), ClientID: n("app")}, 1),
+		produceQuota(metadata.QuotaEntity{User: n("alice"), ClientID: d}, 2),
+		produceQuota(metadata.QuotaEntity{User: n("bob")}, 3),
+		produceQuota(metadata.QuotaEntity{User: d, ClientID: n("app")}, 4),
+		produceQuota(metadata.QuotaEntity{User: d, ClientID: d}, 5),
+		produceQuota(metadata.QuotaEntity{ClientID: n("tool")}, 7),
+		produceQuota(metadata.QuotaEntity{ClientID: d}, 8),
+	)
+	q := NewQuotas(img, 11, time.Second)
+	for _, tc := range []struct {
+		user, client string
+		bound        float64
+		key          sensorKey
+	}{
+		{"alice", "app", 1, sensorKey{"alice", "app"}},
+		{"alice", "other", 2, sensorKey{"alice", "other"}},
+		{"bob", "app", 3, sensorKey{user: "bob"}}, // bob's own quota beats <default> user's
+		{"carol", "app", 4, sensorKey{"carol", "app"}},
+		{"carol", "tool", 5, sensorKey{"carol", "tool"}}, // any user quota beats a client-only one
+	} {
+		bound, key, ok := q.resolve(ProduceQuota, tc.user, tc.client)
+		if !ok || bound != tc.bound || key != tc.key {
+			t.Errorf("%s/%s: quota %v measured as %+v (%v), want %v as %+v", tc.user, tc.client, bound, key, ok, tc.bound, tc.key)
+		}
+	}
+	// Without user quotas, client-id quotas apply, each client on its own.
+	q = NewQuotas(quotaImage(t, produceQuota(metadata.QuotaEntity{ClientID: n("tool")}, 7), produceQuota(metadata.QuotaEntity{ClientID: d}, 8)), 11, time.Second)
+	for _, tc := range []struct {
+		client string
+		bound  float64
+	}{{"tool", 7}, {"other", 8}} {
+		bound, key, ok := q.resolve(ProduceQuota, "ANONYMOUS", tc.client)
+		if !ok || bound != tc.bound || key != (sensorKey{clientID: tc.client}) {
+			t.Errorf("client %s: quota %v measured as %+v (%v)", tc.client, bound, key, ok)
+		}
+	}
+	// A user's quota is shared by all its clients.
+	q = NewQuotas(quotaImage(t, produceQuota(metadata.QuotaEntity{User: n("bob")}, 1000)), 11, time.Second)
+	t0 := time.Unix(1000, 0)
+	q.Record(ProduceQuota, "bob", "one", 8000, t0)
+	if dur := q.Record(ProduceQuota, "bob", "two", 8000, t0); dur == 0 {
+		t.Error("bob's second client was not measured with his first")
+	}
+}

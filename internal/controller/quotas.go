@@ -1,0 +1,145 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/internal/metadata"
+)
+
+// Client quotas (KIP-546): AlterClientQuotas sets and removes the quotas
+// of users, client ids and users' client ids, each a name or <default>, as
+// ClientQuotaRecords. Brokers enforce them (package auth). samsa enforces
+// the byte rates only, so only those can be set: request_percentage,
+// controller_mutation_rate and ip entities (connection_creation_rate) are
+// refused rather than stored and ignored.
+
+// quotaKeys are the client quota keys samsa accepts, all enforced.
+var quotaKeys = []string{"producer_byte_rate", "consumer_byte_rate"}
+
+// notEnforced are Kafka's other quota keys, refused with a reason.
+var notEnforced = map[string]bool{"request_percentage": true, "controller_mutation_rate": true, "connection_creation_rate": true}
+
+// AlterClientQuotas validates every entry and commits the valid ones; each
+// entry's changes apply together or not at all.
+func (c *Controller) AlterClientQuotas(ctx context.Context, req *kmsg.AlterClientQuotasRequest) (*kmsg.AlterClientQuotasResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	resp := kmsg.NewPtrAlterClientQuotasResponse()
+	resp.Version = req.Version
+	var recs []metadata.Record
+	for _, e := range req.Entries {
+		out := QuotaResponseEntry(e)
+		erecs, err := quotaRecords(e)
+		if err != nil {
+			setKerr(&out.ErrorCode, &out.ErrorMessage, err)
+		} else if !req.ValidateOnly {
+			recs = append(recs, erecs...)
+		}
+		resp.Entries = append(resp.Entries, out)
+	}
+	if err := c.propose(ctx, recs); err != nil {
+		if errors.Is(err, ErrNotActive) {
+			return nil, err
+		}
+		for i := range resp.Entries {
+			if resp.Entries[i].ErrorCode == 0 {
+				setErr(&resp.Entries[i].ErrorCode, &resp.Entries[i].ErrorMessage, kerr.RequestTimedOut, err.Error())
+			}
+		}
+	}
+	return resp, nil
+}
+
+// QuotaResponseEntry is the answer to one AlterClientQuotas entry, naming
+// its entity, without an error yet.
+func QuotaResponseEntry(e kmsg.AlterClientQuotasRequestEntry) kmsg.AlterClientQuotasResponseEntry {
+	out := kmsg.NewAlterClientQuotasResponseEntry()
+	for _, part := range e.Entity {
+		oe := kmsg.NewAlterClientQuotasResponseEntryEntity()
+		oe.Type, oe.Name = part.Type, part.Name
+		out.Entity = append(out.Entity, oe)
+	}
+	return out
+}
+
+// quotaRecords checks one entry as Kafka's ClientQuotaControlManager does
+// and returns its records.
+func quotaRecords(e kmsg.AlterClientQuotasRequestEntry) ([]metadata.Record, error) {
+	entity, err := quotaEntity(e.Entity)
+	if err != nil {
+		return nil, err
+	}
+	var recs []metadata.Record
+	seen := map[string]bool{}
+	for _, op := range e.Ops {
+		switch {
+		case seen[op.Key]:
+			return nil, kerrf(kerr.InvalidRequest, "Duplicate quota key %s not updating quota for this entity", op.Key)
+		case notEnforced[op.Key]:
+			return nil, kerrf(kerr.InvalidRequest, "samsa does not enforce %s, so it cannot be set; the quotas it enforces are %v", op.Key, quotaKeys)
+		case op.Key != quotaKeys[0] && op.Key != quotaKeys[1]:
+			return nil, kerrf(kerr.InvalidRequest, "Invalid configuration key %s", op.Key)
+		}
+		seen[op.Key] = true
+		if op.Remove {
+			recs = append(recs, metadata.ClientQuotaRecord{Entity: entity, Key: op.Key, Remove: true})
+			continue
+		}
+		// Byte rates are whole numbers of bytes per second, as Kafka's
+		// LONG quota keys; zero or less would stop the client for good.
+		if op.Value != math.Trunc(op.Value) || op.Value < 1 || op.Value > math.MaxInt64 {
+			return nil, kerrf(kerr.InvalidRequest, "Invalid value %v for %s: a byte rate is a whole number of bytes per second, at least 1", op.Value, op.Key)
+		}
+		recs = append(recs, metadata.ClientQuotaRecord{Entity: entity, Key: op.Key, Value: op.Value})
+	}
+	return recs, nil
+}
+
+// quotaEntity parses an entity: user and client-id, each at most once, a
+// null name being <default>.
+func quotaEntity(parts []kmsg.AlterClientQuotasRequestEntryEntity) (metadata.QuotaEntity, error) {
+	var e metadata.QuotaEntity
+	if len(parts) == 0 {
+		return e, kerrf(kerr.InvalidRequest, "Invalid empty client quota entity")
+	}
+	for _, part := range parts {
+		var dst *metadata.QuotaName
+		switch part.Type {
+		case "user":
+			dst = &e.User
+		case "client-id":
+			dst = &e.ClientID
+		case "ip":
+			return e, kerrf(kerr.InvalidRequest, "samsa does not enforce connection quotas, so ip entities cannot be given quotas")
+		default:
+			return e, kerrf(kerr.UnsupportedVersion, "Unsupported entity type %s", part.Type)
+		}
+		if dst.Set {
+			return e, kerrf(kerr.InvalidRequest, "Duplicate %s entity in %s", part.Type, entityString(parts))
+		}
+		if part.Name == nil {
+			*dst = metadata.QuotaDefault
+		} else {
+			*dst = metadata.QuotaNamed(*part.Name)
+		}
+	}
+	return e, nil
+}
+
+func entityString(parts []kmsg.AlterClientQuotasRequestEntryEntity) string {
+	s := ""
+	for _, p := range parts {
+		name := "<default>"
+		if p.Name != nil {
+			name = *p.Name
+		}
+		s += fmt.Sprintf("%s=%s ", p.Type, name)
+	}
+	return s
+}

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"crypto/tls"
+	"net"
+)
+
+// anonymous is Kafka's principal name for a client that did not
+// authenticate.
+const anonymous = "ANONYMOUS"
+
+// tlsStater is a connection wrapper around TLS that can tell its state (a
+// shared listener's connection, whose handshake the listener ran).
+type tlsStater interface {
+	ConnectionState() tls.ConnectionState
+}
+
+// principal names the client of nc: the subject of its verified TLS
+// certificate in RFC 2253 form ("CN=client,O=Example"), as Kafka's default
+// principal builder with ssl.principal.mapping.rules=DEFAULT names it, or
+// ANONYMOUS.
+func principal(nc net.Conn) string {
+	var st tls.ConnectionState
+	switch c := nc.(type) {
+	case *tls.Conn:
+		st = c.ConnectionState()
+	case tlsStater:
+		st = c.ConnectionState()
+	default:
+		return anonymous
+	}
+	if len(st.VerifiedChains) == 0 || len(st.VerifiedChains[0]) == 0 {
+		return anonymous
+	}
+	return st.VerifiedChains[0][0].Subject.ToRDNSequence().String()
+}
