@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/samsa-io/samsa/internal/auth/authtest"
 	"github.com/samsa-io/samsa/internal/clustertest"
 	"github.com/samsa-io/samsa/internal/record"
 )
@@ -289,5 +291,38 @@ func TestFetchQuotaThrottles(t *testing.T) {
 	}
 	if n, ms := fetch(c.Client(t, kgo.ClientID("anyone"), v24), 0); n < 200<<10 || ms != 0 {
 		t.Errorf("a client without a quota: %d bytes, throttled %d ms", n, ms)
+	}
+}
+
+// A user quota applies to the user a client certificate maps to: here
+// ssl.principal.mapping.rules turns CN=client into "client".
+func TestUserQuotaFollowsTheCertificate(t *testing.T) {
+	pki := authtest.New(t)
+	clientCert, err := tls.X509KeyPair(pki.ClientCert, pki.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{
+		"listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:PLAINTEXT",
+		"ssl.keystore.type":              "PEM",
+		"ssl.keystore.location":          authtest.WriteFile(t, "broker.pem", pki.ServerKey, pki.ServerCert),
+		"ssl.truststore.type":            "PEM",
+		"ssl.truststore.location":        authtest.WriteFile(t, "ca.pem", pki.CA),
+		"ssl.client.auth":                "required",
+		"ssl.principal.mapping.rules":    "RULE:^CN=([^,]*)$/$1/,DEFAULT",
+	}), clustertest.WithClientOpts(kgo.DialTLSConfig(&tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{clientCert}})))
+	c.CreateTopic(t, "mine", 1, 1, nil)
+	cl := c.Client(t, kgo.MaxVersions(kversion.V2_4_0()))
+	if errs := alterQuotas(t, c.Client(t), false, quotaEntry("producer_byte_rate", 1024, false, "user", "client")); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	b := record.NewBuilder(record.CodecNone)
+	b.Add(time.Now().UnixMilli(), nil, bytes.Repeat([]byte("u"), 20<<10), nil)
+	batch, err := b.Build(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := produceRawResponse(t, cl, "mine", -1, batch); resp.ThrottleMillis <= 0 {
+		t.Errorf("20 KiB against user client's 1 KiB/s: throttle %d ms", resp.ThrottleMillis)
 	}
 }

@@ -52,21 +52,20 @@ func (b *Broker) bind() error {
 		if err != nil {
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
 		}
-		var tlsCfg *tls.Config
-		if l.SecurityProtocol == "SSL" {
-			if tlsCfg, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
-				ln.Close()
-				return err
-			}
+		sl, err := b.serverListener(l)
+		if err != nil {
+			ln.Close()
+			return err
 		}
+		sl.Ln = ln
 		if learner && strings.EqualFold(l.Name, b.cfg.InterBrokerListenerName) {
-			m := b.newMux(ln, tlsCfg, l.Name)
+			m := b.newMux(ln, sl.TLS, l.Name)
 			b.muxes = append(b.muxes, m)
-			b.raftLn, ln = m.raft, m.kafka
+			b.raftLn, sl.Ln = m.raft, m.kafka
 			b.raftAddr = l.Addr()
-			tlsCfg = nil // the mux ran the handshake
+			sl.TLS = nil // the mux runs the handshake
 		}
-		clientLns = append(clientLns, server.Listener{Name: l.Name, Addr: l.Addr(), Ln: ln, TLS: tlsCfg})
+		clientLns = append(clientLns, sl)
 	}
 	b.server = server.New(serverCfg(clientLns, "server"))
 	if err := b.server.Listen(); err != nil {
@@ -76,26 +75,44 @@ func (b *Broker) bind() error {
 		return nil
 	}
 	for _, l := range b.cfg.ControllerListeners() {
-		var tlsCfg *tls.Config
-		if l.SecurityProtocol == "SSL" {
-			if tlsCfg, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
-				return err
-			}
+		sl, err := b.serverListener(l)
+		if err != nil {
+			return err
 		}
 		ln, err := net.Listen("tcp", l.Addr())
 		if err != nil {
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
 		}
-		m := b.newMux(ln, tlsCfg, l.Name)
+		m := b.newMux(ln, sl.TLS, l.Name)
 		b.muxes = append(b.muxes, m)
 		b.raftLn, b.raftAddr = m.raft, l.Addr()
-		b.ctrlServer = server.New(serverCfg([]server.Listener{{Name: l.Name, Addr: l.Addr(), Ln: m.kafka}}, "controller-server"))
+		sl.Ln, sl.TLS = m.kafka, nil // the mux runs the handshake
+		b.ctrlServer = server.New(serverCfg([]server.Listener{sl}, "controller-server"))
 		if err := b.ctrlServer.Listen(); err != nil {
 			return err
 		}
 		break // one controller listener carries the quorum
 	}
 	return nil
+}
+
+// serverListener is how listener l is served: on an SSL listener, its TLS
+// and the mapping of client certificates to user names.
+func (b *Broker) serverListener(l config.Listener) (server.Listener, error) {
+	sl := server.Listener{Name: l.Name, Addr: l.Addr()}
+	if l.SecurityProtocol != "SSL" {
+		return sl, nil
+	}
+	var err error
+	if sl.TLS, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
+		return sl, err
+	}
+	names, err := auth.PrincipalRules(b.cfg, l.Name)
+	if err != nil {
+		return sl, fmt.Errorf("listener %s (SSL): %w", l.Name, err)
+	}
+	sl.Principal = names.Name
+	return sl, nil
 }
 
 // newMux shares ln between raft and the Kafka protocol, behind TLS when

@@ -36,22 +36,24 @@ type conn struct {
 	stopped  atomic.Bool     // StopReading was called
 	stopping chan struct{}   // closed by stopReading
 	stopOnce sync.Once
-	muted    atomic.Int64 // unix nanoseconds until which no request is read (a throttled client)
+	muted    atomic.Int64                    // unix nanoseconds until which no request is read (a throttled client)
+	mapName  func(dn string) (string, error) // the listener's principal mapping; nil: the DN
 }
 
-func newConn(s *Server, listener string, nc net.Conn) *conn {
+func newConn(s *Server, l *Listener, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.ctx)
 	return &conn{
 		srv: s,
 		nc:  nc,
 		info: &wire.Conn{
 			ID:        s.nextID.Add(1),
-			Listener:  listener,
+			Listener:  l.Name,
 			Remote:    nc.RemoteAddr(),
 			Local:     nc.LocalAddr(),
 			Principal: anonymous,
 		},
 		stopping: make(chan struct{}),
+		mapName:  l.Principal,
 		br:       bufio.NewReaderSize(nc, 64<<10),
 		bw:       bufio.NewWriterSize(nc, 64<<10),
 		ctx:      ctx,
@@ -72,6 +74,19 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	return err == nil
 }
 
+// authenticate names the connection's user (wire.Conn.Principal), and logs
+// a certificate no mapping rule applies to as Kafka logs a failed
+// authentication.
+func (c *conn) authenticate() bool {
+	p, err := principal(c.nc, c.mapName)
+	if err != nil {
+		c.srv.log.Info("failed authentication", "listener", c.info.Listener, "remote", c.info.Remote.String(), "err", err)
+		return false
+	}
+	c.info.Principal = p
+	return true
+}
+
 // serve runs the reader in this goroutine and the writer in another, and
 // tears the connection down when both are done.
 func (c *conn) serve() {
@@ -81,7 +96,11 @@ func (c *conn) serve() {
 		c.nc.Close()
 		return
 	}
-	c.info.Principal = principal(c.nc)
+	if !c.authenticate() {
+		c.cancel()
+		c.nc.Close()
+		return
+	}
 	written := make(chan struct{})
 	go func() {
 		defer close(written)

@@ -17,9 +17,9 @@ type tlsStater interface {
 
 // principal names the client of nc: the subject of its verified TLS
 // certificate in RFC 2253 form ("CN=client,O=Example"), as Kafka's default
-// principal builder with ssl.principal.mapping.rules=DEFAULT names it, or
+// principal builder names it, mapped by mapName when it is set; or
 // ANONYMOUS.
-func principal(nc net.Conn) string {
+func principal(nc net.Conn, mapName func(string) (string, error)) (string, error) {
 	var st tls.ConnectionState
 	switch c := nc.(type) {
 	case *tls.Conn:
@@ -27,10 +27,14 @@ func principal(nc net.Conn) string {
 	case tlsStater:
 		st = c.ConnectionState()
 	default:
-		return anonymous
+		return anonymous, nil
 	}
 	if len(st.VerifiedChains) == 0 || len(st.VerifiedChains[0]) == 0 {
-		return anonymous
+		return anonymous, nil
 	}
-	return st.VerifiedChains[0][0].Subject.ToRDNSequence().String()
+	dn := st.VerifiedChains[0][0].Subject.ToRDNSequence().String()
+	if mapName == nil {
+		return dn, nil
+	}
+	return mapName(dn)
 }

@@ -45,6 +45,11 @@ type Listener struct {
 	Addr string       // host:port; port 0 picks a free port
 	Ln   net.Listener // when set, accept from it instead of binding Addr; Close closes it
 	TLS  *tls.Config  // when set, connections speak TLS (an SSL listener)
+	// Principal, when set, names the user of a connection with a verified
+	// TLS client certificate from the certificate's subject DN (Kafka's
+	// ssl.principal.mapping.rules); an error fails the authentication.
+	// Unset, the DN is the name.
+	Principal func(dn string) (string, error)
 }
 
 // Config configures a Server. Zero values take the documented defaults.
@@ -143,7 +148,7 @@ func (s *Server) Serve(h wire.Handler) {
 		name := s.cfg.Listeners[i].Name
 		s.log.Info("listening", "listener", name, "addr", ln.Addr().String())
 		s.accepting.Add(1)
-		go s.acceptLoop(name, ln, s.cfg.Listeners[i].TLS)
+		go s.acceptLoop(&s.cfg.Listeners[i], ln)
 	}
 }
 
@@ -158,8 +163,9 @@ func (s *Server) Addrs() []net.Addr {
 	return out
 }
 
-func (s *Server) acceptLoop(name string, ln net.Listener, tlsCfg *tls.Config) {
+func (s *Server) acceptLoop(l *Listener, ln net.Listener) {
 	defer s.accepting.Done()
+	name, tlsCfg := l.Name, l.TLS
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -183,13 +189,13 @@ func (s *Server) acceptLoop(name string, ln net.Listener, tlsCfg *tls.Config) {
 			// sendfile falls back to a copy.
 			nc = tls.Server(nc, tlsCfg)
 		}
-		s.admit(name, nc)
+		s.admit(l, nc)
 	}
 }
 
 // admit registers a new connection and starts its goroutines, or refuses it
 // when a connection limit is reached.
-func (s *Server) admit(listener string, nc net.Conn) {
+func (s *Server) admit(l *Listener, nc net.Conn) {
 	ip := remoteIP(nc)
 	s.mu.Lock()
 	if s.stopping ||
@@ -200,7 +206,7 @@ func (s *Server) admit(listener string, nc net.Conn) {
 		nc.Close()
 		return
 	}
-	c := newConn(s, listener, nc)
+	c := newConn(s, l, nc)
 	s.conns[c] = struct{}{}
 	s.perIP[ip]++
 	s.serving.Add(1)

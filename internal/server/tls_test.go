@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -111,8 +112,46 @@ func TestPrincipalFromClientCertificate(t *testing.T) {
 		c.Close()
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if want := []string{"CN=client", "ANONYMOUS"}; strings.Join(h.principals, " ") != strings.Join(want, " ") {
 		t.Errorf("principals %q, want %q", h.principals, want)
+	}
+	h.mu.Unlock()
+
+	// The listener's mapping names the user; a certificate it cannot map
+	// fails the authentication.
+	for _, tc := range []struct {
+		mapped string
+		ok     bool
+	}{{"app", true}, {"", false}} {
+		s, h := serveStub(t, Config{
+			Listeners: []Listener{{Name: "SSL", Addr: "127.0.0.1:0", TLS: &tls.Config{
+				Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.Pool},
+				Principal: func(dn string) (string, error) {
+					if tc.mapped == "" {
+						return "", errors.New("no rule applies to " + dn)
+					}
+					return tc.mapped, nil
+				}}},
+			RequestTimeout: 5 * time.Second,
+			IdleTimeout:    time.Minute,
+		})
+		c, err := tls.Dial("tcp", s.Addrs()[0].String(), &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1", Certificates: []tls.Certificate{clientCert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write(frame(1, 1, 0))
+		if !tc.ok {
+			expectClosed(t, c)
+			c.Close()
+			continue
+		}
+		readResponse(t, c)
+		c.Close()
+		h.mu.Lock()
+		if len(h.principals) != 1 || h.principals[0] != tc.mapped {
+			t.Errorf("mapped principals %q, want %q", h.principals, tc.mapped)
+		}
+		h.mu.Unlock()
 	}
 }
