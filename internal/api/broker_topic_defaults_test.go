@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +106,16 @@ func TestPerBrokerTopicDefaults(t *testing.T) {
 	}
 	if !errors.Is(err, kerr.InvalidConfig) {
 		t.Errorf("log.retention.ms=soon on broker %d: %v, want INVALID_CONFIG", a, err)
+	}
+
+	// TLS settings are read at startup: Kafka would reload a keystore, so
+	// samsa refuses rather than store a location it does not use.
+	resps, err = adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "listener.name.ssl.ssl.keystore.location", Value: kadm.StringPtr("/etc/new.pem")}}, a)
+	if err == nil {
+		err = resps[0].Err
+	}
+	if !errors.Is(err, kerr.InvalidRequest) || !strings.Contains(resps[0].ErrMessage, "restart the broker") {
+		t.Errorf("a new keystore location on broker %d: %v (%s), want INVALID_REQUEST", a, err, resps[0].ErrMessage)
 	}
 }
 
