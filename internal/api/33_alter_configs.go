@@ -13,12 +13,52 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/wire"
 )
 
 func (h *Handler) alterConfigs(ctx context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.AlterConfigsRequest)
+	// The configs given replace this broker's dynamic ones: check the TLS
+	// settings they would leave before anything is committed.
+	var tlsChange *tlsChange
+	for _, r := range req.Resources {
+		if !h.ownBroker(r.ResourceType, r.ResourceName) {
+			continue
+		}
+		set := map[string]string{}
+		for _, cfg := range r.Configs {
+			if cfg.Value != nil {
+				set[cfg.Name] = *cfg.Value
+			}
+		}
+		var remove []string
+		for k := range h.image().Configs(metadata.BrokerResource(h.cfg.NodeID)) {
+			if _, kept := set[k]; !kept {
+				remove = append(remove, k)
+			}
+		}
+		ch, code, msg := h.checkTLSChange(set, remove, true)
+		if code != nil {
+			resp := kmsg.NewPtrAlterConfigsResponse()
+			for _, rr := range req.Resources {
+				out := kmsg.NewAlterConfigsResponseResource()
+				out.ResourceType, out.ResourceName = rr.ResourceType, rr.ResourceName
+				out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
+				resp.Resources = append(resp.Resources, out)
+			}
+			return c.respond(resp), nil
+		}
+		tlsChange = ch
+	}
 	if resp := h.forward(ctx, req, 0); resp != nil {
+		if !req.ValidateOnly {
+			for _, out := range resp.(*kmsg.AlterConfigsResponse).Resources {
+				if h.ownBroker(out.ResourceType, out.ResourceName) && out.ErrorCode == 0 {
+					h.applyTLSChange(tlsChange)
+				}
+			}
+		}
 		return c.respond(resp), nil
 	}
 	resp := kmsg.NewPtrAlterConfigsResponse()

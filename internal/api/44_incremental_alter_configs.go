@@ -11,6 +11,7 @@ package api
 import (
 	"context"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/wire"
@@ -23,23 +24,39 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 	local := map[int]kmsg.IncrementalAlterConfigsResponseResource{}
 	fwd := *req
 	fwd.Resources = nil
+	var tlsChange *tlsChange
+	tlsAt := -1 // the index in fwd.Resources of the resource changing this broker's TLS
 	for i := range req.Resources {
 		r := &req.Resources[i]
-		if r.ResourceType != kmsg.ConfigResourceTypeBrokerLogger {
-			fwd.Resources = append(fwd.Resources, *r)
-			continue
-		}
 		out := kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
-		if code, msg := h.alterLoggers(r, req.ValidateOnly); code != nil {
-			out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
+		if r.ResourceType == kmsg.ConfigResourceTypeBrokerLogger {
+			if code, msg := h.alterLoggers(r, req.ValidateOnly); code != nil {
+				out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
+			}
+			local[i] = out
+			continue
 		}
-		local[i] = out
+		if h.ownBroker(r.ResourceType, r.ResourceName) {
+			ch, code, msg := h.checkIncrementalTLS(r)
+			if code != nil {
+				out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
+				local[i] = out
+				continue
+			}
+			if ch != nil {
+				tlsChange, tlsAt = ch, len(fwd.Resources)
+			}
+		}
+		fwd.Resources = append(fwd.Resources, *r)
 	}
 	var remote []kmsg.IncrementalAlterConfigsResponseResource
 	if len(fwd.Resources) > 0 {
 		if resp := h.forward(ctx, &fwd, 0); resp != nil {
 			remote = resp.(*kmsg.IncrementalAlterConfigsResponse).Resources
+			if tlsAt >= 0 && tlsAt < len(remote) && remote[tlsAt].ErrorCode == 0 && !req.ValidateOnly {
+				h.applyTLSChange(tlsChange)
+			}
 		} else {
 			for _, r := range fwd.Resources {
 				out := kmsg.NewIncrementalAlterConfigsResponseResource()
@@ -57,4 +74,24 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 		}
 	}
 	return c.respond(resp), nil
+}
+
+// checkIncrementalTLS checks the TLS settings an IncrementalAlterConfigs of
+// this broker's resource changes. APPEND and SUBTRACT of a TLS setting are
+// refused: the lists it has (ssl.enabled.protocols, ssl.cipher.suites) are
+// set whole.
+func (h *Handler) checkIncrementalTLS(r *kmsg.IncrementalAlterConfigsRequestResource) (*tlsChange, *kerr.Error, string) {
+	set := map[string]string{}
+	var remove []string
+	for _, cfg := range r.Configs {
+		switch {
+		case cfg.Op == kmsg.IncrementalAlterConfigOpDelete:
+			remove = append(remove, cfg.Name)
+		case cfg.Op == kmsg.IncrementalAlterConfigOpSet && cfg.Value != nil:
+			set[cfg.Name] = *cfg.Value
+		case isTLSKey(cfg.Name):
+			return nil, kerr.InvalidRequest, "set " + cfg.Name + " whole (SET), not with APPEND or SUBTRACT"
+		}
+	}
+	return h.checkTLSChange(set, remove, false)
 }

@@ -54,6 +54,7 @@ type Config struct {
 	Dirs        []*storage.Dir     // the log directories, for DescribeLogDirs
 	Groups      *group.Coordinator // the consumer group coordinator
 	Quotas      *auth.Quotas       // client quotas; nil enforces none
+	TLS         TLSListeners       // run-time TLS changes of this broker's SSL listeners; nil: none
 	Logger      *slog.Logger
 	// LogLevel is the level of Logger's handler, which IncrementalAlterConfigs
 	// on the BROKER_LOGGER resource changes; nil when it cannot change.
@@ -67,6 +68,14 @@ type Config struct {
 	ControllerListener bool
 	LocalController    *controller.Controller
 	ControllerActive   func() bool
+}
+
+// TLSListeners checks and applies changes of this broker's SSL listeners'
+// settings: dynamic is the broker's dynamic configs as they would be, whose
+// listener.name.<listener>.ssl.* values win over server.properties.
+type TLSListeners interface {
+	CheckTLS(dynamic map[string]string) error
+	ApplyTLS(dynamic map[string]string) error
 }
 
 // Handler serves Kafka requests. It is safe for concurrent use.

@@ -108,14 +108,14 @@ func TestPerBrokerTopicDefaults(t *testing.T) {
 		t.Errorf("log.retention.ms=soon on broker %d: %v, want INVALID_CONFIG", a, err)
 	}
 
-	// TLS settings are read at startup: Kafka would reload a keystore, so
-	// samsa refuses rather than store a location it does not use.
+	// TLS settings of a listener the broker does not serve over SSL would
+	// never be used: refused, not stored.
 	resps, err = adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "listener.name.ssl.ssl.keystore.location", Value: kadm.StringPtr("/etc/new.pem")}}, a)
 	if err == nil {
 		err = resps[0].Err
 	}
-	if !errors.Is(err, kerr.InvalidRequest) || !strings.Contains(resps[0].ErrMessage, "restart the broker") {
-		t.Errorf("a new keystore location on broker %d: %v (%s), want INVALID_REQUEST", a, err, resps[0].ErrMessage)
+	if !errors.Is(err, kerr.InvalidConfig) || !strings.Contains(resps[0].ErrMessage, "is not an SSL listener") {
+		t.Errorf("a keystore for a listener that is not SSL, on broker %d: %v (%s), want INVALID_CONFIG", a, err, resps[0].ErrMessage)
 	}
 }
 

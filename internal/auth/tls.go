@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/samsa-io/samsa/internal/config"
 )
@@ -35,7 +36,25 @@ import (
 // Every error names the setting to change, so that the broker refuses to
 // start rather than serve a listener that is not what was asked for.
 func ServerTLS(b *config.Broker, listener string) (*tls.Config, error) {
-	get := settings(b, listener)
+	return serverTLS(settings(b, listener), listener)
+}
+
+// ServerTLSWith is ServerTLS with the broker's dynamic configs (AlterConfigs
+// on its own broker resource) over its static ones: a dynamic
+// listener.name.<listener>.ssl.* value wins, as in Kafka, where only the
+// listener-prefixed TLS settings can change at run time.
+func ServerTLSWith(b *config.Broker, dynamic map[string]string, listener string) (*tls.Config, error) {
+	static := settings(b, listener)
+	prefix := "listener.name." + strings.ToLower(listener) + "."
+	return serverTLS(func(key string) string {
+		if v, ok := dynamic[prefix+key]; ok {
+			return strings.TrimSpace(v)
+		}
+		return static(key)
+	}, listener)
+}
+
+func serverTLS(get func(string) string, listener string) (*tls.Config, error) {
 	fail := func(format string, args ...any) (*tls.Config, error) {
 		return nil, fmt.Errorf("listener %s (SSL): "+format, append([]any{listener}, args...)...)
 	}
@@ -286,3 +305,29 @@ func suiteNames() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Reloadable is the TLS configuration of a listener whose settings can
+// change while it serves: connections that start after Store use the new
+// configuration, those already open keep theirs.
+type Reloadable struct {
+	cur atomic.Pointer[tls.Config]
+}
+
+// NewReloadable starts with cfg.
+func NewReloadable(cfg *tls.Config) *Reloadable {
+	r := &Reloadable{}
+	r.cur.Store(cfg)
+	return r
+}
+
+// Config is the configuration to serve with: each handshake takes the
+// current one.
+func (r *Reloadable) Config() *tls.Config {
+	return &tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return r.cur.Load(), nil }}
+}
+
+// Store makes cfg the configuration of new connections.
+func (r *Reloadable) Store(cfg *tls.Config) { r.cur.Store(cfg) }
+
+// Current is the configuration new connections get.
+func (r *Reloadable) Current() *tls.Config { return r.cur.Load() }

@@ -73,8 +73,11 @@ type Broker struct {
 	raftAddr    string         // that listener's address
 	interTLS    *tls.Config    // connections to other nodes' inter-broker listener; nil: plain
 	ctrlTLS     *tls.Config    // connections to the controllers' listener; nil: plain
-	reg         *registration
-	voterTurn   atomic.Uint32 // which voter a broker-only node asks next (controllerAddr)
+	// tlsListeners are the SSL listeners' served configurations, by
+	// listener name, which ApplyTLS changes at run time.
+	tlsListeners map[string]*auth.Reloadable
+	reg          *registration
+	voterTurn    atomic.Uint32 // which voter a broker-only node asks next (controllerAddr)
 
 	ready   chan struct{}      // closed once the listeners serve
 	stopRun context.CancelFunc // ends the goroutines Start began
@@ -149,6 +152,7 @@ func (b *Broker) open() error {
 	b.partitions = pm
 	b.meta.Subscribe(pm.Apply)
 	b.meta.Subscribe(b.checkClusterID)
+	b.meta.Subscribe(b.followTLSConfigs)
 
 	transport, err := b.transport()
 	if err != nil {
@@ -287,10 +291,12 @@ func (b *Broker) serve() {
 		Groups:      b.groups,
 		Quotas: auth.NewQuotas(b.meta.Image, int(b.cfg.Security.QuotaWindowNum),
 			time.Duration(b.cfg.Security.QuotaWindowSizeSeconds)*time.Second),
+		TLS:          b,
 		Logger:       b.log.With("component", "api"),
 		LogLevel:     b.logLevel,
 		ControllerID: b.activeControllerID,
 	})
+	b.applyCommittedTLS(b.meta.Image())
 	b.server.Serve(h)
 	close(b.ready)
 	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())

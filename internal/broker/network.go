@@ -103,10 +103,16 @@ func (b *Broker) serverListener(l config.Listener) (server.Listener, error) {
 	if l.SecurityProtocol != "SSL" {
 		return sl, nil
 	}
-	var err error
-	if sl.TLS, err = auth.ServerTLS(b.cfg, l.Name); err != nil {
+	cfg, err := auth.ServerTLS(b.cfg, l.Name)
+	if err != nil {
 		return sl, err
 	}
+	r := auth.NewReloadable(cfg)
+	if b.tlsListeners == nil {
+		b.tlsListeners = map[string]*auth.Reloadable{}
+	}
+	b.tlsListeners[l.Name] = r
+	sl.TLS = r.Config()
 	names, err := auth.PrincipalRules(b.cfg, l.Name)
 	if err != nil {
 		return sl, fmt.Errorf("listener %s (SSL): %w", l.Name, err)

@@ -3,13 +3,17 @@ package broker_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-io/samsa/internal/auth/authtest"
@@ -102,5 +106,82 @@ func TestClusterOverMutualTLS(t *testing.T) {
 	defer pcancel()
 	if err := plain.Ping(pctx); err == nil {
 		t.Error("a client without a certificate was served")
+	}
+}
+
+// A certificate changed at run time, as Kafka operators rotate them:
+// kafka-configs.sh --alter --entity-type brokers --entity-name 1
+// --add-config listener.name.<l>.ssl.keystore.location=FILE. New
+// connections get the new certificate; setting the location it already has
+// re-reads the file (a certificate renewed in place); a keystore that cannot
+// be read is refused with INVALID_CONFIG and the listener keeps serving; a
+// restart keeps the committed location.
+func TestKeystoreChangesAtRunTime(t *testing.T) {
+	oldPKI, newPKI := authtest.New(t), authtest.New(t)
+	oldKeystore := authtest.WriteFile(t, "old.pem", oldPKI.ServerKey, oldPKI.ServerCert)
+	rotating := authtest.WriteFile(t, "rotating.pem", newPKI.ServerKey, newPKI.ServerCert)
+	both := oldPKI.Pool.Clone()
+	both.AppendCertsFromPEM(newPKI.CA)
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{
+		"listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:PLAINTEXT",
+		"ssl.keystore.type":              "PEM",
+		"ssl.keystore.location":          oldKeystore,
+	}), clustertest.WithClientOpts(kgo.DialTLSConfig(&tls.Config{RootCAs: both})))
+	addr := c.Addrs()[0]
+	// trusted reports whether a client trusting only pki's authority
+	// completes a handshake with the listener now.
+	trusted := func(pki *authtest.PKI) bool {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"})
+		if err != nil {
+			return false
+		}
+		conn.Close()
+		return true
+	}
+	setKeystore := func(path string) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resps, err := c.Admin(t).AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig,
+			Name: "listener.name.plaintext.ssl.keystore.location", Value: kadm.StringPtr(path)}}, 1)
+		if err == nil {
+			err = resps[0].Err
+		}
+		return err
+	}
+	if !trusted(oldPKI) || trusted(newPKI) {
+		t.Fatal("at start the listener should show the old certificate")
+	}
+	if err := setKeystore(rotating); err != nil {
+		t.Fatal(err)
+	}
+	if trusted(oldPKI) || !trusted(newPKI) {
+		t.Fatal("after the change the listener should show the new certificate")
+	}
+	// The file is renewed in place, with a certificate of the old
+	// authority, and the same location set again.
+	if err := os.WriteFile(rotating, append(slices.Clone(oldPKI.ServerKey), oldPKI.ServerCert...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := setKeystore(rotating); err != nil {
+		t.Fatal(err)
+	}
+	if !trusted(oldPKI) {
+		t.Fatal("setting the same location again did not re-read the file")
+	}
+	if err := setKeystore("/nonexistent/keystore.pem"); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("a keystore that cannot be read: %v, want INVALID_CONFIG", err)
+	}
+	if !trusted(oldPKI) {
+		t.Fatal("a refused change disturbed the listener")
+	}
+	// After a restart the committed location applies, not server.properties'.
+	if err := os.WriteFile(rotating, append(slices.Clone(newPKI.ServerKey), newPKI.ServerCert...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Restart(0)
+	addr = c.Addrs()[0]
+	if trusted(oldPKI) || !trusted(newPKI) {
+		t.Fatal("after a restart the listener should show the keystore location set at run time")
 	}
 }

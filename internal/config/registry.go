@@ -81,23 +81,6 @@ var listenerOnlySecurity = map[string]bool{
 	"ssl.keystore.key": true, "ssl.truststore.certificates": true,
 }
 
-// StartupOnly reports why name, which Kafka lets AlterConfigs change at run
-// time, cannot be changed that way in samsa: the TLS settings of a listener
-// (listener.name.<l>.ssl.*) are read when the broker starts, so storing a
-// new keystore location would leave the old certificate in use while
-// claiming otherwise.
-func StartupOnly(name string) (reason string, ok bool) {
-	base := name
-	if _, b, prefixed := splitListenerPrefix(name); prefixed {
-		base = b
-	}
-	if !strings.HasPrefix(base, "ssl.") {
-		return "", false
-	}
-	return fmt.Sprintf("%s cannot be changed while the broker runs: samsa reads TLS settings when it starts; "+
-		"change it in server.properties and restart the broker", name), true
-}
-
 // clusterLevelListenerConfigs may be set per listener at the cluster level.
 var clusterLevelListenerConfigs = map[string]bool{
 	"max.connections": true, "max.connection.creation.rate": true, "num.network.threads": true,

@@ -206,11 +206,7 @@ func (c *Controller) decideConfigs(img *metadata.Image, typ kmsg.ConfigResourceT
 			return nil, kerrf(kerr.InvalidConfig, "%v", err)
 		}
 	case resourceBroker:
-		cur := img.Configs(res)
 		for _, k := range sortedKeys(want) {
-			if reason, startup := config.StartupOnly(k); startup && cur[k] != want[k] {
-				return nil, kerrf(kerr.InvalidRequest, "%s", reason)
-			}
 			perBroker, clusterWide := config.IsDynamicBrokerConfig(k)
 			if (name == "" && !clusterWide) || (name != "" && !perBroker) {
 				level := "per-broker"

@@ -1,0 +1,77 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/samsa-io/samsa/internal/auth"
+	"github.com/samsa-io/samsa/internal/metadata"
+)
+
+// Run-time changes of an SSL listener's TLS settings, as Kafka makes them:
+// kafka-configs.sh --alter --entity-type brokers --entity-name 1
+// --add-config listener.name.ssl.ssl.keystore.location=/new.pem. The broker
+// named checks the new settings before the change is committed (api), and
+// applies them once committed, to connections that start afterwards. Setting
+// a location to the value it has re-reads the file: that is how a
+// certificate renewed in place is picked up. Dynamic values committed
+// before a restart apply when the broker starts serving.
+//
+// Connections this broker opens to other brokers keep the TLS settings it
+// started with.
+
+// CheckTLS reports whether every SSL listener could be set up with dynamic
+// as this broker's dynamic configs.
+func (b *Broker) CheckTLS(dynamic map[string]string) error {
+	for k := range dynamic {
+		rest, ok := strings.CutPrefix(k, "listener.name.")
+		if !ok {
+			continue
+		}
+		name, key, _ := strings.Cut(rest, ".")
+		if _, ssl := b.tlsListeners[strings.ToUpper(name)]; strings.HasPrefix(key, "ssl.") && !ssl {
+			return fmt.Errorf("%s: %s is not an SSL listener of broker %d", k, strings.ToUpper(name), b.cfg.NodeID)
+		}
+	}
+	for name := range b.tlsListeners {
+		if _, err := auth.ServerTLSWith(b.cfg, dynamic, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyTLS sets every SSL listener up again with dynamic as this broker's
+// dynamic configs, re-reading its files. A listener that cannot be set up
+// keeps serving as it did; the errors are returned.
+func (b *Broker) ApplyTLS(dynamic map[string]string) error {
+	var errs []error
+	for name, r := range b.tlsListeners {
+		cfg, err := auth.ServerTLSWith(b.cfg, dynamic, name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.Store(cfg)
+	}
+	return errors.Join(errs...)
+}
+
+// followTLSConfigs applies this broker's committed dynamic configs to its SSL
+// listeners when they change.
+func (b *Broker) followTLSConfigs(d *metadata.Delta, img *metadata.Image) {
+	if len(b.tlsListeners) == 0 || !d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
+		return
+	}
+	b.applyCommittedTLS(img)
+}
+
+func (b *Broker) applyCommittedTLS(img *metadata.Image) {
+	if len(b.tlsListeners) == 0 {
+		return
+	}
+	if err := b.ApplyTLS(img.Configs(metadata.BrokerResource(b.cfg.NodeID))); err != nil {
+		b.log.Error("cannot apply the TLS settings committed for this broker; its listeners keep the previous ones", "err", err)
+	}
+}
