@@ -44,14 +44,20 @@ func ServerTLS(b *config.Broker, listener string) (*tls.Config, error) {
 // listener.name.<listener>.ssl.* value wins, as in Kafka, where only the
 // listener-prefixed TLS settings can change at run time.
 func ServerTLSWith(b *config.Broker, dynamic map[string]string, listener string) (*tls.Config, error) {
+	return serverTLS(withDynamic(b, dynamic, listener), listener)
+}
+
+// withDynamic reads listener's ssl.* settings with the broker's dynamic
+// listener.name.<listener>.* values over its static ones.
+func withDynamic(b *config.Broker, dynamic map[string]string, listener string) func(string) string {
 	static := settings(b, listener)
 	prefix := "listener.name." + strings.ToLower(listener) + "."
-	return serverTLS(func(key string) string {
+	return func(key string) string {
 		if v, ok := dynamic[prefix+key]; ok {
 			return strings.TrimSpace(v)
 		}
 		return static(key)
-	}, listener)
+	}
 }
 
 func serverTLS(get func(string) string, listener string) (*tls.Config, error) {
@@ -107,7 +113,16 @@ func serverTLS(get func(string) string, listener string) (*tls.Config, error) {
 //
 // The dialler sets ServerName from the address it dials (tls.Dialer does).
 func ClientTLS(b *config.Broker, listener string) (*tls.Config, error) {
-	get := settings(b, listener)
+	return clientTLS(settings(b, listener), listener)
+}
+
+// ClientTLSWith is ClientTLS with the broker's dynamic configs over its
+// static ones, as ServerTLSWith.
+func ClientTLSWith(b *config.Broker, dynamic map[string]string, listener string) (*tls.Config, error) {
+	return clientTLS(withDynamic(b, dynamic, listener), listener)
+}
+
+func clientTLS(get func(string) string, listener string) (*tls.Config, error) {
 	fail := func(format string, args ...any) (*tls.Config, error) {
 		return nil, fmt.Errorf("connections to listener %s (SSL): "+format, append([]any{listener}, args...)...)
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/tls"
 	"encoding/pem"
 	"io"
@@ -200,5 +201,35 @@ func TestClientTLSConnectsToNodes(t *testing.T) {
 	}
 	if _, err := ClientTLS(brokerWith(t), "SSL"); err == nil || !strings.Contains(err.Error(), "no keystore") {
 		t.Errorf("no keystore: %v", err)
+	}
+}
+
+// Dynamic listener.name.<listener>.ssl.* values win over server.properties,
+// on both sides of TLS.
+func TestDynamicTLSSettingsWin(t *testing.T) {
+	oldPKI, newPKI := authtest.New(t), authtest.New(t)
+	b := brokerWith(t, "ssl.keystore.type", "PEM", "ssl.keystore.location", authtest.WriteFile(t, "old.pem", oldPKI.ServerKey, oldPKI.ServerCert))
+	dynamic := map[string]string{"listener.name.ssl.ssl.keystore.location": authtest.WriteFile(t, "new.pem", newPKI.ServerKey, newPKI.ServerCert)}
+	newLeaf, err := tls.X509KeyPair(newPKI.ServerCert, newPKI.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ServerTLSWith(b, dynamic, "SSL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := ClientTLSWith(b, dynamic, "SSL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for side, cfg := range map[string]*tls.Config{"server": server, "client": client} {
+		if !bytes.Equal(cfg.Certificates[0].Certificate[0], newLeaf.Certificate[0]) {
+			t.Errorf("%s side: not the dynamic keystore's certificate", side)
+		}
+	}
+	// Another listener's dynamic value does not apply.
+	other := map[string]string{"listener.name.other.ssl.keystore.location": "/nonexistent"}
+	if _, err := ServerTLSWith(b, other, "SSL"); err != nil {
+		t.Errorf("another listener's setting applied: %v", err)
 	}
 }

@@ -71,8 +71,10 @@ type Broker struct {
 	muxes       []*mux         // listeners shared between raft and the Kafka protocol
 	raftLn      net.Listener   // the quorum transport's side of a mux
 	raftAddr    string         // that listener's address
-	interTLS    *tls.Config    // connections to other nodes' inter-broker listener; nil: plain
-	ctrlTLS     *tls.Config    // connections to the controllers' listener; nil: plain
+	// The TLS of the connections this node opens to other nodes'
+	// inter-broker listener and to the controllers' listener; nil: plain.
+	// ApplyTLS replaces them.
+	interTLS, ctrlTLS atomic.Pointer[tls.Config]
 	// tlsListeners are the SSL listeners' served configurations, by
 	// listener name, which ApplyTLS changes at run time.
 	tlsListeners map[string]*auth.Reloadable
@@ -137,7 +139,7 @@ func (b *Broker) open() error {
 	})
 	b.replication = replication.New(replication.Config{
 		NodeID: b.cfg.NodeID, Broker: b.cfg, Image: b.meta.Image,
-		BrokerEpoch: b.brokerEpoch, LocalIP: b.localIP(), TLS: b.interTLS, Logger: b.log,
+		BrokerEpoch: b.brokerEpoch, LocalIP: b.localIP(), TLS: b.interTLS.Load, Logger: b.log,
 	})
 	pm, err := partition.NewManager(partition.ManagerConfig{
 		NodeID: b.cfg.NodeID, Broker: b.cfg, Dirs: b.dirs, Logger: b.log,
@@ -186,7 +188,7 @@ func (b *Broker) open() error {
 		Active:   b.isActiveController,
 		Leader:   b.controllerAddr,
 		LocalIP:  b.localIP(),
-		TLS:      b.ctrlTLS,
+		TLS:      b.ctrlTLS.Load,
 		ClientID: fmt.Sprintf("samsa-broker-%d", b.cfg.NodeID),
 		Logger:   b.log.With("component", "controller-client"),
 	})

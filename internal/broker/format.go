@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -250,11 +251,11 @@ func ResolveVoters(ctx context.Context, cfg *config.Broker, log *slog.Logger) (*
 // discoverVoters asks the bootstrap servers for the controllers, one after
 // another, until one answers.
 func discoverVoters(ctx context.Context, cfg *config.Broker, log *slog.Logger) ([]config.Voter, error) {
-	tlsCfg, err := peerTLS(cfg, controllerListenerName(cfg))
+	tlsCfg, err := peerTLS(cfg, nil, controllerListenerName(cfg))
 	if err != nil {
 		return nil, err
 	}
-	pool := kclient.NewPool("samsa-bootstrap", nil, tlsCfg)
+	pool := kclient.NewPool("samsa-bootstrap", nil, func() *tls.Config { return tlsCfg })
 	defer pool.Close()
 	backoff := time.Duration(max(cfg.Quorum.RetryBackoffMs, 20)) * time.Millisecond
 	for attempt := 0; ; attempt++ {

@@ -26,11 +26,7 @@ import (
 // bind binds every listener of the node, and prepares the TLS of the
 // connections it opens to other nodes.
 func (b *Broker) bind() error {
-	var err error
-	if b.interTLS, err = peerTLS(b.cfg, b.cfg.InterBrokerListenerName); err != nil {
-		return err
-	}
-	if b.ctrlTLS, err = peerTLS(b.cfg, controllerListenerName(b.cfg)); err != nil {
+	if err := b.setPeerTLS(nil); err != nil {
 		return err
 	}
 	n := b.cfg.Network
@@ -127,13 +123,29 @@ func (b *Broker) newMux(ln net.Listener, tlsCfg *tls.Config, listener string) *m
 	return newMux(ln, tlsCfg, b.raftPeer, b.log.With("listener", listener))
 }
 
+// setPeerTLS sets up the TLS of this node's connections to other nodes,
+// with dynamic as this broker's dynamic configs.
+func (b *Broker) setPeerTLS(dynamic map[string]string) error {
+	inter, err := peerTLS(b.cfg, dynamic, b.cfg.InterBrokerListenerName)
+	if err != nil {
+		return err
+	}
+	ctrl, err := peerTLS(b.cfg, dynamic, controllerListenerName(b.cfg))
+	if err != nil {
+		return err
+	}
+	b.interTLS.Store(inter)
+	b.ctrlTLS.Store(ctrl)
+	return nil
+}
+
 // peerTLS is the TLS configuration of this node's connections to listener
-// on other nodes, which is named alike on every node; nil when that
-// listener is PLAINTEXT.
-func peerTLS(cfg *config.Broker, listener string) (*tls.Config, error) {
+// on other nodes, which is named alike on every node, with dynamic as this
+// broker's dynamic configs; nil when that listener is PLAINTEXT.
+func peerTLS(cfg *config.Broker, dynamic map[string]string, listener string) (*tls.Config, error) {
 	switch p := cfg.SecurityProtocolMap[listener]; p {
 	case "SSL":
-		return auth.ClientTLS(cfg, listener)
+		return auth.ClientTLSWith(cfg, dynamic, listener)
 	case "PLAINTEXT", "":
 		return nil, nil
 	default:
@@ -162,9 +174,9 @@ func (b *Broker) transport() (quorum.Transport, error) {
 		// on their inter-broker listener.
 		PeerTLS: func(peer uint64) *tls.Config {
 			if slices.ContainsFunc(b.cfg.Quorum.Voters, func(v config.Voter) bool { return uint64(v.ID) == peer }) {
-				return b.ctrlTLS
+				return b.ctrlTLS.Load()
 			}
-			return b.interTLS
+			return b.interTLS.Load()
 		},
 		Logger: b.base.With("component", "quorum"),
 	})

@@ -17,9 +17,8 @@ import (
 // a location to the value it has re-reads the file: that is how a
 // certificate renewed in place is picked up. Dynamic values committed
 // before a restart apply when the broker starts serving.
-//
-// Connections this broker opens to other brokers keep the TLS settings it
-// started with.
+// The connections this broker opens to other nodes' SSL listeners follow
+// the same settings of those listeners, as Kafka's inter-broker client does.
 
 // CheckTLS reports whether every SSL listener could be set up with dynamic
 // as this broker's dynamic configs.
@@ -30,7 +29,7 @@ func (b *Broker) CheckTLS(dynamic map[string]string) error {
 			continue
 		}
 		name, key, _ := strings.Cut(rest, ".")
-		if _, ssl := b.tlsListeners[strings.ToUpper(name)]; strings.HasPrefix(key, "ssl.") && !ssl {
+		if strings.HasPrefix(key, "ssl.") && !b.usesTLS(strings.ToUpper(name)) {
 			return fmt.Errorf("%s: %s is not an SSL listener of broker %d", k, strings.ToUpper(name), b.cfg.NodeID)
 		}
 	}
@@ -39,12 +38,19 @@ func (b *Broker) CheckTLS(dynamic map[string]string) error {
 			return err
 		}
 	}
+	for _, name := range []string{b.cfg.InterBrokerListenerName, controllerListenerName(b.cfg)} {
+		if _, err := peerTLS(b.cfg, dynamic, name); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // ApplyTLS sets every SSL listener up again with dynamic as this broker's
-// dynamic configs, re-reading its files. A listener that cannot be set up
-// keeps serving as it did; the errors are returned.
+// dynamic configs, re-reading its files, and the connections this node
+// opens to other nodes' SSL listeners (new ones; open ones keep their
+// settings). A listener that cannot be set up keeps serving as it did; the
+// errors are returned.
 func (b *Broker) ApplyTLS(dynamic map[string]string) error {
 	var errs []error
 	for name, r := range b.tlsListeners {
@@ -55,23 +61,41 @@ func (b *Broker) ApplyTLS(dynamic map[string]string) error {
 		}
 		r.Store(cfg)
 	}
+	if err := b.setPeerTLS(dynamic); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 // followTLSConfigs applies this broker's committed dynamic configs to its SSL
 // listeners when they change.
 func (b *Broker) followTLSConfigs(d *metadata.Delta, img *metadata.Image) {
-	if len(b.tlsListeners) == 0 || !d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
+	if !b.anyTLS() || !d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
 		return
 	}
 	b.applyCommittedTLS(img)
 }
 
 func (b *Broker) applyCommittedTLS(img *metadata.Image) {
-	if len(b.tlsListeners) == 0 {
+	if !b.anyTLS() {
 		return
 	}
 	if err := b.ApplyTLS(img.Configs(metadata.BrokerResource(b.cfg.NodeID))); err != nil {
 		b.log.Error("cannot apply the TLS settings committed for this broker; its listeners keep the previous ones", "err", err)
 	}
+}
+
+// anyTLS reports whether the node serves or connects with TLS.
+func (b *Broker) anyTLS() bool {
+	return len(b.tlsListeners) > 0 || b.interTLS.Load() != nil || b.ctrlTLS.Load() != nil
+}
+
+// usesTLS reports whether the node serves listener over SSL, or connects to
+// other nodes' listener of that name over SSL.
+func (b *Broker) usesTLS(listener string) bool {
+	if _, ok := b.tlsListeners[listener]; ok {
+		return true
+	}
+	peer := listener == b.cfg.InterBrokerListenerName || listener == controllerListenerName(b.cfg)
+	return peer && b.cfg.SecurityProtocolMap[listener] == "SSL"
 }

@@ -26,9 +26,9 @@ type ClientConfig struct {
 	// LocalIP, when set, binds outgoing connections (tests run nodes on
 	// 127.0.0.x so address-based faults mean something).
 	LocalIP net.IP
-	// TLS, when set, is how the client connects to controllers (the
+	// TLS, when set, gives how the client connects to controllers now (the
 	// controller listener is SSL).
-	TLS *tls.Config
+	TLS func() *tls.Config
 	// ClientID names this node in forwarded requests.
 	ClientID string
 	Logger   *slog.Logger

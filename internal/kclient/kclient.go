@@ -36,7 +36,7 @@ const maxResponseBytes = 256 << 20
 type Pool struct {
 	clientID string
 	dialer   net.Dialer
-	tls      *tls.Config // nil: plain TCP
+	tls      func() *tls.Config // the TLS of new connections; nil, or returning nil: plain TCP
 
 	mu   sync.Mutex // guards idle, corr and closed
 	idle map[string][]*conn
@@ -53,10 +53,11 @@ type conn struct {
 const maxIdlePerAddr = 4
 
 // NewPool returns a pool whose connections leave from local (nil: any) and
-// speak TLS with tlsCfg (nil: plain TCP). The TLS handshake is part of the
-// dial, bounded by the request's context; ServerName, when tlsCfg leaves it
-// empty, is the host dialled.
-func NewPool(clientID string, local net.IP, tlsCfg *tls.Config) *Pool {
+// speak TLS with what tlsCfg returns when each is made (nil: plain TCP), so
+// that new settings apply to new connections. The TLS handshake is part of
+// the dial, bounded by the request's context; ServerName, when the
+// configuration leaves it empty, is the host dialled.
+func NewPool(clientID string, local net.IP, tlsCfg func() *tls.Config) *Pool {
 	p := &Pool{clientID: clientID, idle: map[string][]*conn{}, tls: tlsCfg}
 	if local != nil {
 		p.dialer.LocalAddr = &net.TCPAddr{IP: local}
@@ -159,8 +160,12 @@ func (p *Pool) get(ctx context.Context, addr string) (*conn, error) {
 	p.mu.Unlock()
 	var nc net.Conn
 	var err error
+	var cfg *tls.Config
 	if p.tls != nil {
-		d := tls.Dialer{NetDialer: &p.dialer, Config: p.tls}
+		cfg = p.tls()
+	}
+	if cfg != nil {
+		d := tls.Dialer{NetDialer: &p.dialer, Config: cfg}
 		nc, err = d.DialContext(ctx, "tcp", addr)
 	} else {
 		nc, err = p.dialer.DialContext(ctx, "tcp", addr)

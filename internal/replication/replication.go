@@ -46,9 +46,9 @@ type Config struct {
 	// LocalIP, when set, binds outgoing connections (tests run nodes on
 	// 127.0.0.x so address-based faults mean something).
 	LocalIP net.IP
-	// TLS, when set, is how fetchers connect to leaders (the inter-broker
-	// listener is SSL).
-	TLS    *tls.Config
+	// TLS, when set, gives how fetchers connect to leaders now (the
+	// inter-broker listener is SSL).
+	TLS    func() *tls.Config
 	Logger *slog.Logger
 }
 
