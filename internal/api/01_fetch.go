@@ -125,9 +125,10 @@ func (h *Handler) planFetch(c *call, req *kmsg.FetchRequest) (*fetchPlan, int16)
 	}
 	if plan.replica < 0 && h.cfg.Quotas != nil {
 		// A consumer under a consumer_byte_rate never gets more in one
-		// response than its quota allows over the whole measured window,
-		// or that response alone would put it over and be throttled away
-		// every time (at least one batch still goes out, KIP-74).
+		// response than its quota allows over the least span a rate is
+		// measured over, or that response alone would put it over and be
+		// throttled away every time (at least one batch still goes out,
+		// KIP-74).
 		if w := h.cfg.Quotas.WindowBytes(auth.FetchQuota, c.Conn.Principal, c.ClientID); w >= 0 && int64(plan.maxBytes) > w {
 			plan.maxBytes = int32(max(w, 1))
 		}
