@@ -346,3 +346,50 @@ func (r *Reloadable) Store(cfg *tls.Config) { r.cur.Store(cfg) }
 
 // Current is the configuration new connections get.
 func (r *Reloadable) Current() *tls.Config { return r.cur.Load() }
+
+// CheckIdentity refuses a keystore change that would give listener's
+// certificate another subject DN or other subject alternative names than
+// cur's, unless ssl.allow.dn.changes or ssl.allow.san.changes (read with
+// the broker's dynamic configs) allows it, as Kafka checks a keystore it
+// reloads (KIP-978): clients and peers verify those names.
+func CheckIdentity(b *config.Broker, dynamic map[string]string, listener string, cur, next *tls.Config) error {
+	leaf := func(cfg *tls.Config) *x509.Certificate {
+		if cfg == nil || len(cfg.Certificates) == 0 || len(cfg.Certificates[0].Certificate) == 0 {
+			return nil
+		}
+		c, err := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
+		if err != nil {
+			return nil
+		}
+		return c
+	}
+	was, now := leaf(cur), leaf(next)
+	if was == nil || now == nil {
+		return nil
+	}
+	get := withDynamic(b, dynamic, listener)
+	if w, n := was.Subject.String(), now.Subject.String(); w != n && !strings.EqualFold(get("ssl.allow.dn.changes"), "true") {
+		return fmt.Errorf("listener %s (SSL): the new certificate's subject %s differs from the current %s; set listener.name.%s.ssl.allow.dn.changes=true to allow it",
+			listener, n, w, strings.ToLower(listener))
+	}
+	if w, n := sanString(was), sanString(now); w != n && !strings.EqualFold(get("ssl.allow.san.changes"), "true") {
+		return fmt.Errorf("listener %s (SSL): the new certificate's subject alternative names [%s] differ from the current [%s]; set listener.name.%s.ssl.allow.san.changes=true to allow them",
+			listener, n, w, strings.ToLower(listener))
+	}
+	return nil
+}
+
+// sanString lists a certificate's subject alternative names, sorted.
+func sanString(c *x509.Certificate) string {
+	var names []string
+	names = append(names, c.DNSNames...)
+	names = append(names, c.EmailAddresses...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	for _, u := range c.URIs {
+		names = append(names, u.String())
+	}
+	slices.Sort(names)
+	return strings.Join(names, ",")
+}

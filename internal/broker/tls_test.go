@@ -175,6 +175,31 @@ func TestKeystoreChangesAtRunTime(t *testing.T) {
 	if !trusted(oldPKI) {
 		t.Fatal("a refused change disturbed the listener")
 	}
+	// A certificate with another subject is refused unless
+	// ssl.allow.dn.changes allows it (KIP-978); checked without committing.
+	otherSubject := authtest.WriteFile(t, "client-as-broker.pem", oldPKI.ClientKey, oldPKI.ClientCert)
+	validate := func(cfgs ...kadm.AlterConfig) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resps, err := c.Admin(t).ValidateAlterBrokerConfigs(ctx, cfgs, 1)
+		if err == nil {
+			err = resps[0].Err
+		}
+		return err
+	}
+	moveTo := kadm.AlterConfig{Op: kadm.SetConfig, Name: "listener.name.plaintext.ssl.keystore.location", Value: kadm.StringPtr(otherSubject)}
+	if err := validate(moveTo); !errors.Is(err, kerr.InvalidConfig) {
+		t.Fatalf("a certificate for CN=client in place of CN=broker: %v, want INVALID_CONFIG", err)
+	}
+	allow := kadm.AlterConfig{Op: kadm.SetConfig, Name: "listener.name.plaintext.ssl.allow.dn.changes", Value: kadm.StringPtr("true")}
+	if err := validate(moveTo, allow); err != nil {
+		t.Fatalf("the same with ssl.allow.dn.changes=true: %v", err)
+	}
+	if !trusted(oldPKI) {
+		t.Fatal("a validation changed the listener")
+	}
+
 	// After a restart the committed location applies, not server.properties'.
 	if err := os.WriteFile(rotating, append(slices.Clone(newPKI.ServerKey), newPKI.ServerCert...), 0o600); err != nil {
 		t.Fatal(err)

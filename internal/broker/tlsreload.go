@@ -33,8 +33,12 @@ func (b *Broker) CheckTLS(dynamic map[string]string) error {
 			return fmt.Errorf("%s: %s is not an SSL listener of broker %d", k, strings.ToUpper(name), b.cfg.NodeID)
 		}
 	}
-	for name := range b.tlsListeners {
-		if _, err := auth.ServerTLSWith(b.cfg, dynamic, name); err != nil {
+	for name, r := range b.tlsListeners {
+		cfg, err := auth.ServerTLSWith(b.cfg, dynamic, name)
+		if err != nil {
+			return err
+		}
+		if err := auth.CheckIdentity(b.cfg, dynamic, name, r.Current(), cfg); err != nil {
 			return err
 		}
 	}
