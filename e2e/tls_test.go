@@ -80,6 +80,18 @@ func TestTLSListeners(t *testing.T) {
 		!strings.Contains(r.Stdout, "Topic: "+topic+"\tTopicId: ") || strings.Count(r.Stdout, "\tPartition: ") != 2 {
 		t.Errorf("kafka-topics.sh --describe over TLS:\n%s", r)
 	}
+	// The same on the listener that requires client certificates: refused
+	// without a key store, served with a PEM one.
+	if r := runTool(t, 60*time.Second, "", samsaBin, "kafka-topics.sh", "--bootstrap-server", mtlsAddr,
+		"--command-config", clientProps, "--describe", "--topic", topic); r.Err == nil {
+		t.Errorf("kafka-topics.sh without a client certificate was served by the mTLS listener:\n%s", r)
+	}
+	mtlsProps := authtest.WriteFile(t, "mtls.properties", []byte("security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location="+ca+
+		"\nssl.keystore.type=PEM\nssl.keystore.location="+authtest.WriteFile(t, "client-keystore.pem", pki.ClientKey, pki.ClientCert)+"\n"))
+	if r := runTool(t, 60*time.Second, "", samsaBin, "kafka-topics.sh", "--bootstrap-server", mtlsAddr,
+		"--command-config", mtlsProps, "--describe", "--topic", topic); r.Err != nil || strings.Count(r.Stdout, "\tPartition: ") != 2 {
+		t.Errorf("kafka-topics.sh with a PEM key store over mTLS:\n%s", r)
+	}
 
 	// kcat, server authentication only.
 	needKcat(t)

@@ -17,9 +17,11 @@ import (
 // client_security.go maps Kafka's security client properties to kgo:
 // security.protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), sasl.mechanism
 // (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) with the user name and password read
-// from sasl.jaas.config, a PEM trust store, and an empty
-// ssl.endpoint.identification.algorithm (verify the chain, not the host name).
-// JKS and PKCS12 stores and client certificates are not supported.
+// from sasl.jaas.config, PEM trust and key stores (the key store's
+// certificate is the client certificate, for listeners that require one),
+// and an empty ssl.endpoint.identification.algorithm (verify the chain, not
+// the host name). JKS and PKCS12 stores and encrypted keys are not
+// supported.
 
 // securityOpts maps security.protocol and its SASL and TLS settings.
 func (e *env) securityOpts(p *props) ([]kgo.Opt, error) {
@@ -93,8 +95,12 @@ func (e *env) tlsConfig(p *props) (*tls.Config, error) {
 		}
 		t.RootCAs = pool
 	}
-	if _, ok := p.Get("ssl.keystore.location"); ok {
-		e.warnf("ssl.keystore.location is not supported: client certificates are not sent")
+	cert, ok, err := clientKeystore(p)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		t.Certificates = []tls.Certificate{cert}
 	}
 	if alg, ok := p.Get("ssl.endpoint.identification.algorithm"); ok && alg == "" {
 		// Kafka's way to skip the host name check: verify the chain only.
@@ -105,6 +111,45 @@ func (e *env) tlsConfig(p *props) (*tls.Config, error) {
 		}
 	}
 	return t, nil
+}
+
+// clientKeystore reads the client certificate and key, as Kafka's clients
+// read a PEM key store (KIP-651): the file at ssl.keystore.location, holding
+// the private key and its certificate chain, or ssl.keystore.key with
+// ssl.keystore.certificate.chain inline.
+func clientKeystore(p *props) (tls.Certificate, bool, error) {
+	loc, _ := p.Get("ssl.keystore.location")
+	key, _ := p.Get("ssl.keystore.key")
+	chain, _ := p.Get("ssl.keystore.certificate.chain")
+	if loc == "" && key == "" && chain == "" {
+		return tls.Certificate{}, false, nil
+	}
+	if typ, _ := p.Get("ssl.keystore.type"); !strings.EqualFold(typ, "PEM") {
+		return tls.Certificate{}, false, errors.New("the key store must be PEM (set ssl.keystore.type=PEM); JKS and PKCS12 stores are not supported")
+	}
+	var certPEM, keyPEM []byte
+	switch {
+	case loc != "" && (key != "" || chain != ""):
+		return tls.Certificate{}, false, errors.New("set either ssl.keystore.location or ssl.keystore.key with ssl.keystore.certificate.chain, not both")
+	case loc != "":
+		data, err := os.ReadFile(loc)
+		if err != nil {
+			return tls.Certificate{}, false, err
+		}
+		certPEM, keyPEM = data, data
+	case key == "" || chain == "":
+		return tls.Certificate{}, false, errors.New("ssl.keystore.key and ssl.keystore.certificate.chain go together")
+	default:
+		certPEM, keyPEM = []byte(chain), []byte(key)
+	}
+	if pw, _ := p.Get("ssl.key.password"); pw != "" {
+		return tls.Certificate{}, false, errors.New("encrypted private keys (ssl.key.password) are not supported: store the key unencrypted (openssl pkcs8 -topk8 -nocrypt)")
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, false, fmt.Errorf("key store: %w", err)
+	}
+	return cert, true, nil
 }
 
 func verifyChain(raw [][]byte, roots *x509.CertPool) error {
