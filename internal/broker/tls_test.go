@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/auth/authtest"
 	"github.com/samsa-io/samsa/internal/clustertest"
@@ -174,6 +175,24 @@ func TestKeystoreChangesAtRunTime(t *testing.T) {
 	}
 	if !trusted(oldPKI) {
 		t.Fatal("a refused change disturbed the listener")
+	}
+	// The legacy AlterConfigs, which replaces the broker's dynamic configs
+	// whole, is checked the same way.
+	legacy := kmsg.NewPtrAlterConfigsRequest()
+	res := kmsg.NewAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeBroker, "1"
+	cfg := kmsg.NewAlterConfigsRequestResourceConfig()
+	cfg.Name, cfg.Value = "listener.name.plaintext.ssl.keystore.location", kmsg.StringPtr("/nonexistent/keystore.pem")
+	res.Configs = append(res.Configs, cfg)
+	legacy.Resources = append(legacy.Resources, res)
+	lctx, lcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer lcancel()
+	lresp, err := legacy.RequestWith(lctx, c.Client(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := lresp.Resources[0].ErrorCode; code != kerr.InvalidConfig.Code {
+		t.Fatalf("legacy AlterConfigs with a missing keystore: %v, want INVALID_CONFIG", kerr.ErrorForCode(code))
 	}
 	// A certificate with another subject is refused unless
 	// ssl.allow.dn.changes allows it (KIP-978); checked without committing.
