@@ -141,7 +141,11 @@ func (c *conn) mute(d time.Duration) {
 // is closing.
 func (c *conn) waitMuted() bool {
 	for {
-		d := time.Until(time.Unix(0, c.muted.Load()))
+		until := c.muted.Load()
+		if until == 0 {
+			return true // never throttled: no clock read per request
+		}
+		d := time.Until(time.Unix(0, until))
 		if d <= 0 {
 			return true
 		}
