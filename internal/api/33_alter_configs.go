@@ -21,7 +21,7 @@ func (h *Handler) alterConfigs(ctx context.Context, c *call) (wire.Reply, error)
 	req := c.msg.(*kmsg.AlterConfigsRequest)
 	// The configs given replace this broker's dynamic ones: check the TLS
 	// settings they would leave before anything is committed.
-	var tlsChange *tlsChange
+	var tlsDynamic map[string]string
 	for _, r := range req.Resources {
 		if !h.ownBroker(r.ResourceType, r.ResourceName) {
 			continue
@@ -49,13 +49,13 @@ func (h *Handler) alterConfigs(ctx context.Context, c *call) (wire.Reply, error)
 			}
 			return c.respond(resp), nil
 		}
-		tlsChange = ch
+		tlsDynamic = ch
 	}
 	if resp := h.forward(ctx, req, 0); resp != nil {
 		if !req.ValidateOnly {
 			for _, out := range resp.(*kmsg.AlterConfigsResponse).Resources {
 				if h.ownBroker(out.ResourceType, out.ResourceName) && out.ErrorCode == 0 {
-					h.applyTLSChange(tlsChange)
+					h.applyTLSChange(tlsDynamic)
 				}
 			}
 		}

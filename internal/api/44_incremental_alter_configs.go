@@ -24,7 +24,7 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 	local := map[int]kmsg.IncrementalAlterConfigsResponseResource{}
 	fwd := *req
 	fwd.Resources = nil
-	var tlsChange *tlsChange
+	var tlsDynamic map[string]string
 	tlsAt := -1 // the index in fwd.Resources of the resource changing this broker's TLS
 	for i := range req.Resources {
 		r := &req.Resources[i]
@@ -45,7 +45,7 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 				continue
 			}
 			if ch != nil {
-				tlsChange, tlsAt = ch, len(fwd.Resources)
+				tlsDynamic, tlsAt = ch, len(fwd.Resources)
 			}
 		}
 		fwd.Resources = append(fwd.Resources, *r)
@@ -55,7 +55,7 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 		if resp := h.forward(ctx, &fwd, 0); resp != nil {
 			remote = resp.(*kmsg.IncrementalAlterConfigsResponse).Resources
 			if tlsAt >= 0 && tlsAt < len(remote) && remote[tlsAt].ErrorCode == 0 && !req.ValidateOnly {
-				h.applyTLSChange(tlsChange)
+				h.applyTLSChange(tlsDynamic)
 			}
 		} else {
 			for _, r := range fwd.Resources {
@@ -80,7 +80,7 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 // this broker's resource changes. APPEND and SUBTRACT of a TLS setting are
 // refused: the lists it has (ssl.enabled.protocols, ssl.cipher.suites) are
 // set whole.
-func (h *Handler) checkIncrementalTLS(r *kmsg.IncrementalAlterConfigsRequestResource) (*tlsChange, *kerr.Error, string) {
+func (h *Handler) checkIncrementalTLS(r *kmsg.IncrementalAlterConfigsRequestResource) (map[string]string, *kerr.Error, string) {
 	set := map[string]string{}
 	var remove []string
 	for _, cfg := range r.Configs {

@@ -13,38 +13,30 @@ package api
 import (
 	"maps"
 	"strconv"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
 )
-
-// tlsChange is a pending change of this broker's TLS settings.
-type tlsChange struct {
-	dynamic map[string]string // the broker's dynamic configs as they would be
-}
-
-// isTLSKey reports whether a config is a listener's TLS setting.
-func isTLSKey(name string) bool {
-	rest, ok := strings.CutPrefix(name, "listener.name.")
-	if !ok {
-		return false
-	}
-	_, key, ok := strings.Cut(rest, ".")
-	return ok && strings.HasPrefix(key, "ssl.")
-}
 
 // ownBroker reports whether a broker resource names this broker.
 func (h *Handler) ownBroker(typ kmsg.ConfigResourceType, name string) bool {
 	return typ == kmsg.ConfigResourceTypeBroker && name == strconv.Itoa(int(h.cfg.NodeID))
 }
 
+// isTLSKey reports whether a config is a listener's TLS setting.
+func isTLSKey(name string) bool {
+	_, ok := config.ListenerTLSKey(name)
+	return ok
+}
+
 // checkTLSChange checks a change of this broker's dynamic configs given as
-// the configs it sets and removes: nil when it touches no TLS setting; an
-// error when the listeners could not be set up with it.
-func (h *Handler) checkTLSChange(set map[string]string, remove []string, replaceAll bool) (*tlsChange, *kerr.Error, string) {
+// the configs it sets and removes. It returns the dynamic configs the
+// broker would have, nil when the change touches no TLS setting, or an
+// error when the listeners could not be set up with them.
+func (h *Handler) checkTLSChange(set map[string]string, remove []string, replaceAll bool) (map[string]string, *kerr.Error, string) {
 	touches := false
 	for k := range set {
 		touches = touches || isTLSKey(k)
@@ -66,15 +58,16 @@ func (h *Handler) checkTLSChange(set map[string]string, remove []string, replace
 	if err := h.cfg.TLS.CheckTLS(dynamic); err != nil {
 		return nil, kerr.InvalidConfig, "Invalid dynamic TLS settings: " + err.Error()
 	}
-	return &tlsChange{dynamic: dynamic}, nil, ""
+	return dynamic, nil, ""
 }
 
-// applyTLSChange applies a change the controller committed.
-func (h *Handler) applyTLSChange(ch *tlsChange) {
-	if ch == nil {
+// applyTLSChange applies the dynamic configs of a change the controller
+// committed (nil: the change touched no TLS setting).
+func (h *Handler) applyTLSChange(dynamic map[string]string) {
+	if dynamic == nil {
 		return
 	}
-	if err := h.cfg.TLS.ApplyTLS(ch.dynamic); err != nil {
+	if err := h.cfg.TLS.ApplyTLS(dynamic); err != nil {
 		h.log.Error("cannot apply new TLS settings; the listeners keep the previous ones", "err", err)
 	}
 }

@@ -3,9 +3,9 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/samsa-io/samsa/internal/auth"
+	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/metadata"
 )
 
@@ -24,13 +24,8 @@ import (
 // as this broker's dynamic configs.
 func (b *Broker) CheckTLS(dynamic map[string]string) error {
 	for k := range dynamic {
-		rest, ok := strings.CutPrefix(k, "listener.name.")
-		if !ok {
-			continue
-		}
-		name, key, _ := strings.Cut(rest, ".")
-		if strings.HasPrefix(key, "ssl.") && !b.usesTLS(strings.ToUpper(name)) {
-			return fmt.Errorf("%s: %s is not an SSL listener of broker %d", k, strings.ToUpper(name), b.cfg.NodeID)
+		if name, ok := config.ListenerTLSKey(k); ok && !b.usesTLS(name) {
+			return fmt.Errorf("%s: %s is not an SSL listener of broker %d", k, name, b.cfg.NodeID)
 		}
 	}
 	for name, r := range b.tlsListeners {
@@ -74,10 +69,9 @@ func (b *Broker) ApplyTLS(dynamic map[string]string) error {
 // followTLSConfigs applies this broker's committed dynamic configs to its SSL
 // listeners when they change.
 func (b *Broker) followTLSConfigs(d *metadata.Delta, img *metadata.Image) {
-	if !b.anyTLS() || !d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
-		return
+	if d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
+		b.applyCommittedTLS(img)
 	}
-	b.applyCommittedTLS(img)
 }
 
 func (b *Broker) applyCommittedTLS(img *metadata.Image) {

@@ -55,6 +55,14 @@ func LookupBroker(name string) (*Def, bool) {
 // splitListenerPrefix splits "listener.name.<listener>.<key>" and drops a
 // SASL mechanism segment from <key> ("scram-sha-256.sasl.jaas.config" ->
 // "sasl.jaas.config"), as Kafka's listener overrides allow.
+// ListenerTLSKey reports whether name is a listener's TLS setting,
+// listener.name.<listener>.ssl.*, and names the listener (upper-cased, as
+// listener names are).
+func ListenerTLSKey(name string) (listener string, ok bool) {
+	l, base, ok := splitListenerPrefix(name)
+	return strings.ToUpper(l), ok && strings.HasPrefix(base, "ssl.")
+}
+
 func splitListenerPrefix(name string) (listener, base string, ok bool) {
 	rest, ok := strings.CutPrefix(name, "listener.name.")
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -83,7 +84,7 @@ func quotaRecords(e kmsg.AlterClientQuotasRequestEntry) ([]metadata.Record, erro
 			return nil, kerrf(kerr.InvalidRequest, "Duplicate quota key %s not updating quota for this entity", op.Key)
 		case notEnforced[op.Key]:
 			return nil, kerrf(kerr.InvalidRequest, "samsa does not enforce %s, so it cannot be set; the quotas it enforces are %v", op.Key, quotaKeys)
-		case op.Key != quotaKeys[0] && op.Key != quotaKeys[1]:
+		case !slices.Contains(quotaKeys, op.Key):
 			return nil, kerrf(kerr.InvalidRequest, "Invalid configuration key %s", op.Key)
 		}
 		seen[op.Key] = true

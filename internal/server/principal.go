@@ -9,8 +9,8 @@ import (
 // authenticate.
 const anonymous = "ANONYMOUS"
 
-// tlsStater is a connection wrapper around TLS that can tell its state (a
-// shared listener's connection, whose handshake the listener ran).
+// tlsStater is a connection that can tell its TLS state: *tls.Conn, and a
+// shared listener's wrapper around one (whose handshake the listener ran).
 type tlsStater interface {
 	ConnectionState() tls.ConnectionState
 }
@@ -20,15 +20,11 @@ type tlsStater interface {
 // principal builder names it, mapped by mapName when it is set; or
 // ANONYMOUS.
 func principal(nc net.Conn, mapName func(string) (string, error)) (string, error) {
-	var st tls.ConnectionState
-	switch c := nc.(type) {
-	case *tls.Conn:
-		st = c.ConnectionState()
-	case tlsStater:
-		st = c.ConnectionState()
-	default:
+	c, ok := nc.(tlsStater)
+	if !ok {
 		return anonymous, nil
 	}
+	st := c.ConnectionState()
 	if len(st.VerifiedChains) == 0 || len(st.VerifiedChains[0]) == 0 {
 		return anonymous, nil
 	}
