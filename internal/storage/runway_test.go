@@ -205,6 +205,9 @@ func TestRunwayAndTruncation(t *testing.T) {
 	_, l, _ := newLog(t, runwayConfig())
 	dir := l.dir
 	appendDurable(t, l, 200)
+	// An extension the last append started would otherwise grow the
+	// runway again right after the cut, as it may on an active segment.
+	runwayIdle(t, l)
 	if err := l.Truncate(150); err != nil {
 		t.Fatal(err)
 	}
