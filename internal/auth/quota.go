@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -24,8 +25,10 @@ import (
 //     never by less than all but one of the samples, so that a new client
 //     cannot be throttled for one burst.
 //   - A client over its quota is throttled for (rate - quota) / quota of
-//     that span, at most the span of all the samples: long enough for the
-//     rate to come back to the quota if it sends nothing meanwhile.
+//     that span: long enough for the rate to come back to the quota if it
+//     sends nothing meanwhile. As in Kafka there is no other bound (a
+//     10 KB/s client that sends 1 MB waits about 100 s), except that a
+//     throttle time must fit the protocol's int32 of milliseconds.
 //
 // Each broker measures only what passes through it, as Kafka's do.
 
@@ -94,9 +97,12 @@ func (q *Quotas) Record(kind QuotaKind, user, clientID string, n int64, now time
 	if bytesPerSec <= bound {
 		return 0
 	}
-	throttle := time.Duration((bytesPerSec - bound) / bound * float64(span))
-	return min(throttle, time.Duration(q.samples)*q.window)
+	return time.Duration(min((bytesPerSec-bound)/bound*float64(span), float64(MaxThrottle)))
 }
+
+// MaxThrottle is the longest throttle a response can carry: throttle_time_ms
+// is an int32.
+const MaxThrottle = math.MaxInt32 * time.Millisecond
 
 // Unrecord takes back n bytes Record counted at now: a throttled fetch is
 // answered without its records, so they do not count.

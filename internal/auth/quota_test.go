@@ -37,9 +37,15 @@ func TestQuotaThrottlesOverTheRate(t *testing.T) {
 	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 10000, t0); d != 5*time.Second {
 		t.Fatalf("15,000 bytes: throttled %v, want 5s", d)
 	}
-	// Far over: at most the span of all samples.
-	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 1e6, t0); d != 11*time.Second {
-		t.Fatalf("1 MB: throttled %v, want the 11 s cap", d)
+	// Far over: as long as it takes, with no cap below the protocol's
+	// (Kafka bounds only request_percentage throttles). 1,015,000 bytes
+	// over ten seconds is 101.5 times the quota: 1,005 s.
+	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 1e6, t0); d != 1005*time.Second {
+		t.Fatalf("1 MB: throttled %v, want 1005s", d)
+	}
+	// Beyond what throttle_time_ms can carry, the most it can.
+	if d := q.Record(ProduceQuota, "ANONYMOUS", "app", 1e18, t0); d != MaxThrottle {
+		t.Fatalf("1 EB: throttled %v, want %v", d, MaxThrottle)
 	}
 	// Other clients and the fetch side are not limited.
 	if d := q.Record(ProduceQuota, "ANONYMOUS", "other", 1e6, t0); d != 0 {

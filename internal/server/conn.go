@@ -36,7 +36,7 @@ type conn struct {
 	stopped  atomic.Bool     // StopReading was called
 	stopping chan struct{}   // closed by stopReading
 	stopOnce sync.Once
-	muted    atomic.Int64                    // unix nanoseconds until which no request is read (a throttled client)
+	muted    atomic.Int64                    // until when (nanoseconds since muteClock) no request is read: a throttled client
 	mapName  func(dn string) (string, error) // the listener's principal mapping; nil: the DN
 }
 
@@ -125,10 +125,15 @@ func (c *conn) stopReading() {
 	c.nc.SetReadDeadline(time.Now())
 }
 
+// muteClock is what mutes are timed from: time.Since reads the monotonic
+// clock, so a step of the wall clock neither lengthens nor ends a mute.
+var muteClock = time.Now()
+
 // mute keeps the reader from reading another request for d: the client is
-// over a quota. Mutes do not add up; the later end wins.
+// over a quota. Mutes do not add up; the later end wins. The end is kept
+// as nanoseconds since muteClock, at least 1 (0 is never muted).
 func (c *conn) mute(d time.Duration) {
-	until := time.Now().Add(d).UnixNano()
+	until := int64(max(time.Since(muteClock)+d, 1))
 	for {
 		cur := c.muted.Load()
 		if cur >= until || c.muted.CompareAndSwap(cur, until) {
@@ -145,7 +150,7 @@ func (c *conn) waitMuted() bool {
 		if until == 0 {
 			return true // never throttled: no clock read per request
 		}
-		d := time.Until(time.Unix(0, until))
+		d := time.Duration(until) - time.Since(muteClock)
 		if d <= 0 {
 			return true
 		}
