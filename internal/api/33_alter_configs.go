@@ -6,7 +6,9 @@ package api
 // resource's dynamic configs; those not given are removed. Topic configs
 // are validated as Kafka does (INVALID_CONFIG); broker configs must be
 // dynamically updatable at the level named (a broker id, or "" for the
-// cluster-wide defaults), otherwise INVALID_REQUEST.
+// cluster-wide defaults), otherwise INVALID_REQUEST. A broker id other than
+// this broker's is refused here (INVALID_REQUEST, as Kafka's brokers
+// answer), each resource on its own.
 
 import (
 	"context"
@@ -19,53 +21,75 @@ import (
 
 func (h *Handler) alterConfigs(ctx context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.AlterConfigsRequest)
-	// The configs given replace this broker's dynamic ones: check the TLS
-	// settings they would leave before anything is committed.
+	// Resources refused here are answered here; the rest go to the
+	// controller, and the answers are merged back in request order.
+	local := map[int]kmsg.AlterConfigsResponseResource{}
+	fwd := *req
+	fwd.Resources = nil
 	var tlsDynamic map[string]string
-	for _, r := range req.Resources {
-		if !h.ownBroker(r.ResourceType, r.ResourceName) {
+	tlsAt := -1 // the index in fwd.Resources of the resource changing this broker's TLS
+	for i := range req.Resources {
+		r := &req.Resources[i]
+		code, msg := h.otherBroker(r.ResourceType, r.ResourceName)
+		if code == nil && h.ownBroker(r.ResourceType, r.ResourceName) {
+			// The configs given replace this broker's dynamic ones: check
+			// the TLS settings they would leave before anything is
+			// committed.
+			set, remove := replacedConfigs(r, h.image().Configs(metadata.BrokerResource(h.cfg.NodeID)))
+			var ch map[string]string
+			if ch, code, msg = h.checkTLSChange(set, remove, true); ch != nil {
+				tlsDynamic, tlsAt = ch, len(fwd.Resources)
+			}
+		}
+		if code != nil {
+			out := kmsg.NewAlterConfigsResponseResource()
+			out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
+			out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
+			local[i] = out
 			continue
 		}
-		set := map[string]string{}
-		for _, cfg := range r.Configs {
-			if cfg.Value != nil {
-				set[cfg.Name] = *cfg.Value
-			}
-		}
-		var remove []string
-		for k := range h.image().Configs(metadata.BrokerResource(h.cfg.NodeID)) {
-			if _, kept := set[k]; !kept {
-				remove = append(remove, k)
-			}
-		}
-		ch, code, msg := h.checkTLSChange(set, remove, true)
-		if code != nil {
-			resp := kmsg.NewPtrAlterConfigsResponse()
-			for _, rr := range req.Resources {
-				out := kmsg.NewAlterConfigsResponseResource()
-				out.ResourceType, out.ResourceName = rr.ResourceType, rr.ResourceName
-				out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
-				resp.Resources = append(resp.Resources, out)
-			}
-			return c.respond(resp), nil
-		}
-		tlsDynamic = ch
+		fwd.Resources = append(fwd.Resources, *r)
 	}
-	if resp := h.forward(ctx, req, 0); resp != nil {
-		if !req.ValidateOnly {
-			for _, out := range resp.(*kmsg.AlterConfigsResponse).Resources {
-				if h.ownBroker(out.ResourceType, out.ResourceName) && out.ErrorCode == 0 {
-					h.applyTLSChange(tlsDynamic)
-				}
+	var remote []kmsg.AlterConfigsResponseResource
+	if len(fwd.Resources) > 0 {
+		if resp := h.forward(ctx, &fwd, 0); resp != nil {
+			remote = resp.(*kmsg.AlterConfigsResponse).Resources
+			if tlsAt >= 0 && tlsAt < len(remote) && remote[tlsAt].ErrorCode == 0 && !req.ValidateOnly {
+				h.applyTLSChange(tlsDynamic)
+			}
+		} else {
+			for _, r := range fwd.Resources {
+				out := kmsg.NewAlterConfigsResponseResource()
+				out.ResourceType, out.ResourceName, out.ErrorCode = r.ResourceType, r.ResourceName, errTimedOut.Code
+				remote = append(remote, out)
 			}
 		}
-		return c.respond(resp), nil
 	}
 	resp := kmsg.NewPtrAlterConfigsResponse()
-	for _, r := range req.Resources {
-		out := kmsg.NewAlterConfigsResponseResource()
-		out.ResourceType, out.ResourceName, out.ErrorCode = r.ResourceType, r.ResourceName, errTimedOut.Code
-		resp.Resources = append(resp.Resources, out)
+	for i := range req.Resources {
+		if out, ok := local[i]; ok {
+			resp.Resources = append(resp.Resources, out)
+		} else if len(remote) > 0 {
+			resp.Resources, remote = append(resp.Resources, remote[0]), remote[1:]
+		}
 	}
 	return c.respond(resp), nil
+}
+
+// replacedConfigs is what a legacy AlterConfigs of a resource whose dynamic
+// configs are now current sets, and what it removes: every config not
+// given.
+func replacedConfigs(r *kmsg.AlterConfigsRequestResource, current map[string]string) (set map[string]string, remove []string) {
+	set = map[string]string{}
+	for _, cfg := range r.Configs {
+		if cfg.Value != nil {
+			set[cfg.Name] = *cfg.Value
+		}
+	}
+	for k := range current {
+		if _, kept := set[k]; !kept {
+			remove = append(remove, k)
+		}
+	}
+	return set, remove
 }

@@ -37,6 +37,11 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 			local[i] = out
 			continue
 		}
+		if code, msg := h.otherBroker(r.ResourceType, r.ResourceName); code != nil {
+			out.ErrorCode, out.ErrorMessage = code.Code, kmsg.StringPtr(msg)
+			local[i] = out
+			continue
+		}
 		if h.ownBroker(r.ResourceType, r.ResourceName) {
 			ch, code, msg := h.checkIncrementalTLS(r)
 			if code != nil {

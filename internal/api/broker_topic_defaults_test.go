@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +155,75 @@ func deref(s *string) string {
 		return "<nil>"
 	}
 	return *s
+}
+
+// A broker's configs are changed through that broker, as in Kafka: another
+// broker answers INVALID_REQUEST for its resource, since only the broker
+// named can check a change (its TLS files) before it is committed. Other
+// resources of the same request are answered on their own.
+func TestBrokerConfigsChangeOnlyThroughTheirBroker(t *testing.T) {
+	c := clustertest.StartN(t, 2)
+	a, b := c.Node(0).ID, c.Node(1).ID
+	ctx := ctxT(t)
+	cl := c.Client(t)
+	createPlaced(t, cl, "own", []int32{a})
+	toA := cl.Broker(int(a))
+	bName := strconv.Itoa(int(b))
+	wantUnexpected := fmt.Sprintf("Unexpected broker id, expected %d, but received %s", a, bName)
+	check := func(what string, code int16, msg *string, wantCode int16, wantMsg string) {
+		t.Helper()
+		var got string
+		if msg != nil {
+			got = *msg
+		}
+		if code != wantCode || wantMsg != "" && got != wantMsg {
+			t.Errorf("%s: error %d %q, want %d %q", what, code, got, wantCode, wantMsg)
+		}
+	}
+
+	legacy := kmsg.NewPtrAlterConfigsRequest()
+	for _, r := range []struct {
+		typ        kmsg.ConfigResourceType
+		name, k, v string
+	}{
+		{kmsg.ConfigResourceTypeBroker, bName, "message.max.bytes", "1000"},
+		{kmsg.ConfigResourceTypeTopic, "own", "retention.ms", "60000"},
+		{kmsg.ConfigResourceTypeBroker, "one", "message.max.bytes", "1000"},
+	} {
+		rr := kmsg.NewAlterConfigsRequestResource()
+		rr.ResourceType, rr.ResourceName = r.typ, r.name
+		cfg := kmsg.NewAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Value = r.k, kmsg.StringPtr(r.v)
+		rr.Configs = append(rr.Configs, cfg)
+		legacy.Resources = append(legacy.Resources, rr)
+	}
+	resp, err := legacy.RequestWith(ctx, toA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Resources) != 3 {
+		t.Fatalf("legacy: %d answers for 3 resources", len(resp.Resources))
+	}
+	check("legacy, broker b", resp.Resources[0].ErrorCode, resp.Resources[0].ErrorMessage, kerr.InvalidRequest.Code, wantUnexpected)
+	check("legacy, topic", resp.Resources[1].ErrorCode, resp.Resources[1].ErrorMessage, 0, "")
+	check("legacy, broker \"one\"", resp.Resources[2].ErrorCode, resp.Resources[2].ErrorMessage, kerr.InvalidRequest.Code, "Node id must be an integer, but it is: one")
+
+	incr := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	for _, name := range []string{bName, strconv.Itoa(int(a))} {
+		rr := kmsg.NewIncrementalAlterConfigsRequestResource()
+		rr.ResourceType, rr.ResourceName = kmsg.ConfigResourceTypeBroker, name
+		cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		cfg.Name, cfg.Value = "message.max.bytes", kmsg.StringPtr("1000")
+		rr.Configs = append(rr.Configs, cfg)
+		incr.Resources = append(incr.Resources, rr)
+	}
+	iresp, err := incr.RequestWith(ctx, toA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(iresp.Resources) != 2 {
+		t.Fatalf("incremental: %d answers for 2 resources", len(iresp.Resources))
+	}
+	check("incremental, broker b", iresp.Resources[0].ErrorCode, iresp.Resources[0].ErrorMessage, kerr.InvalidRequest.Code, wantUnexpected)
+	check("incremental, broker a itself", iresp.Resources[1].ErrorCode, iresp.Resources[1].ErrorMessage, 0, "")
 }

@@ -11,6 +11,7 @@ package api
 // restart.
 
 import (
+	"fmt"
 	"maps"
 	"strconv"
 
@@ -24,6 +25,24 @@ import (
 // ownBroker reports whether a broker resource names this broker.
 func (h *Handler) ownBroker(typ kmsg.ConfigResourceType, name string) bool {
 	return typ == kmsg.ConfigResourceTypeBroker && name == strconv.Itoa(int(h.cfg.NodeID))
+}
+
+// otherBroker refuses a broker resource that names a node other than this
+// one, as Kafka's brokers do (INVALID_REQUEST): a broker's configs are
+// changed through that broker, the only one that can check them against
+// its own files before they are committed. "" (the cluster-wide defaults)
+// is allowed.
+func (h *Handler) otherBroker(typ kmsg.ConfigResourceType, name string) (*kerr.Error, string) {
+	if typ != kmsg.ConfigResourceTypeBroker || name == "" {
+		return nil, ""
+	}
+	if _, err := strconv.ParseInt(name, 10, 32); err != nil {
+		return kerr.InvalidRequest, "Node id must be an integer, but it is: " + name
+	}
+	if !h.ownBroker(typ, name) {
+		return kerr.InvalidRequest, fmt.Sprintf("Unexpected broker id, expected %d, but received %s", h.cfg.NodeID, name)
+	}
+	return nil, ""
 }
 
 // isTLSKey reports whether a config is a listener's TLS setting.
