@@ -368,7 +368,7 @@ func CheckIdentity(b *config.Broker, dynamic map[string]string, listener string,
 		return nil
 	}
 	get := withDynamic(b, dynamic, listener)
-	if w, n := was.Subject.String(), now.Subject.String(); w != n && !strings.EqualFold(get("ssl.allow.dn.changes"), "true") {
+	if w, n := SubjectDN(was), SubjectDN(now); w != n && !strings.EqualFold(get("ssl.allow.dn.changes"), "true") {
 		return fmt.Errorf("listener %s (SSL): the new certificate's subject %s differs from the current %s; set listener.name.%s.ssl.allow.dn.changes=true to allow it",
 			listener, n, w, strings.ToLower(listener))
 	}

@@ -3,6 +3,8 @@ package server
 import (
 	"crypto/tls"
 	"net"
+
+	"github.com/samsa-io/samsa/internal/auth"
 )
 
 // anonymous is Kafka's principal name for a client that did not
@@ -17,7 +19,7 @@ type tlsStater interface {
 
 // principal names the client of nc: the subject of its verified TLS
 // certificate in RFC 2253 form ("CN=client,O=Example"), as Kafka's default
-// principal builder names it, mapped by mapName when it is set; or
+// principal builder names it (auth.SubjectDN), mapped by mapName when it is set; or
 // ANONYMOUS.
 func principal(nc net.Conn, mapName func(string) (string, error)) (string, error) {
 	c, ok := nc.(tlsStater)
@@ -28,7 +30,7 @@ func principal(nc net.Conn, mapName func(string) (string, error)) (string, error
 	if len(st.VerifiedChains) == 0 || len(st.VerifiedChains[0]) == 0 {
 		return anonymous, nil
 	}
-	dn := st.VerifiedChains[0][0].Subject.ToRDNSequence().String()
+	dn := auth.SubjectDN(st.VerifiedChains[0][0])
 	if mapName == nil {
 		return dn, nil
 	}
