@@ -66,10 +66,7 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 
 	// Entity types and names in the order Kafka's ConfigCommandOptions builds them.
 	entTypes := slices.Clone(*types)
-	entNames := slices.Clone(*names)
-	if *entityDefault {
-		entNames = append(entNames, "")
-	}
+	entNames := namesInOrder(args, *names, *entityDefault)
 	shorthandUsed := false
 	for _, flag := range []string{"topic", "client", "user", "broker", "broker-logger", "ip", "client-metrics", "group"} {
 		if f.Changed(flag) {
@@ -117,6 +114,41 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// namesInOrder is the --entity-name values and --entity-default ("") in
+// the order they appear in args, as Kafka's ConfigCommandOptions lists
+// them: "--entity-type users --entity-default --entity-type clients
+// --entity-name app" is the default user with client app. When the scan
+// cannot account for every name it keeps the names first and the default
+// last.
+func namesInOrder(args, names []string, hasDefault bool) []string {
+	var out []string
+	next, defaults := 0, 0
+	for i := 0; i < len(args); i++ {
+		if !strings.HasPrefix(args[i], "-") {
+			continue
+		}
+		flag, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		switch flag {
+		case "entity-default":
+			out, defaults = append(out, ""), defaults+1
+		case "entity-name":
+			if next < len(names) {
+				out, next = append(out, names[next]), next+1
+			}
+			if !hasValue {
+				i++ // its value
+			}
+		}
+	}
+	if next != len(names) || (defaults > 0) != hasDefault {
+		out = slices.Clone(names)
+		if hasDefault {
+			out = append(out, "")
+		}
+	}
+	return out
 }
 
 // checkConfigsArgs ports ConfigCommandOptions.checkArgs for the parts that

@@ -31,6 +31,9 @@ func (c *configsCmd) quotas(ctx context.Context, types, names []string, describe
 	if describe {
 		return c.describeQuotas(ctx, types, names)
 	}
+	if len(names) != len(types) {
+		return &illegalArg{"--entity-name or --entity-default must be specified with each --entity-type for --alter"}
+	}
 	adds, err := configAdds(addConfig, addConfigFile)
 	if err != nil {
 		return err
@@ -70,11 +73,11 @@ func (c *configsCmd) quotas(ctx context.Context, types, names []string, describe
 			return errors.New(kafkaErrText(err, deref(e.ErrorMessage)))
 		}
 	}
-	name := "<default>"
-	if len(names) > 0 && names[0] != "" {
-		name = names[0]
+	if names[0] == "" {
+		fmt.Fprintf(c.e.stdout, "Completed updating default config for %s in the cluster.\n", types[0])
+	} else {
+		fmt.Fprintf(c.e.stdout, "Completed updating config for %s %s.\n", strings.TrimSuffix(types[0], "s"), names[0])
 	}
-	fmt.Fprintf(c.e.stdout, "Completed updating config for %s %s.\n", strings.TrimSuffix(types[0], "s"), name)
 	return nil
 }
 

@@ -121,6 +121,54 @@ func TestKafkaConfigs(t *testing.T) {
 		}
 	})
 
+	t.Run("quota entities pair names with types in command-line order", func(t *testing.T) {
+		var sent []string
+		c.c.ControlKey(int16(kmsg.AlterClientQuotas), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			c.c.KeepControl()
+			r := req.(*kmsg.AlterClientQuotasRequest)
+			resp := r.ResponseKind().(*kmsg.AlterClientQuotasResponse)
+			for _, e := range r.Entries {
+				var parts []string
+				re := kmsg.NewAlterClientQuotasResponseEntry()
+				for _, ent := range e.Entity {
+					name := "<default>"
+					if ent.Name != nil {
+						name = *ent.Name
+					}
+					parts = append(parts, ent.Type+"="+name)
+					rent := kmsg.NewAlterClientQuotasResponseEntryEntity()
+					rent.Type, rent.Name = ent.Type, ent.Name
+					re.Entity = append(re.Entity, rent)
+				}
+				sent = append(sent, strings.Join(parts, ","))
+				resp.Entries = append(resp.Entries, re)
+			}
+			return resp, nil, true
+		})
+		for _, tc := range []struct {
+			args      []string
+			entity    string
+			completed string
+		}{
+			{[]string{"--entity-type", "users", "--entity-default", "--entity-type", "clients", "--entity-name", "app"},
+				"user=<default>,client-id=app", "Completed updating default config for users in the cluster.\n"},
+			{[]string{"--entity-type", "users", "--entity-name", "alice", "--entity-type", "clients", "--entity-default"},
+				"user=alice,client-id=<default>", "Completed updating config for user alice.\n"},
+			{[]string{"--entity-default", "--entity-type", "clients", "--entity-name=app", "--entity-type", "users"},
+				"client-id=<default>,user=app", "Completed updating default config for clients in the cluster.\n"},
+		} {
+			sent = nil
+			out := kc(append([]string{"--alter", "--add-config", "producer_byte_rate=1024"}, tc.args...)...).ok(t)
+			if len(sent) != 1 || sent[0] != tc.entity || out != tc.completed {
+				t.Errorf("%q: sent %q, printed %q; want %q, %q", tc.args, sent, out, tc.entity, tc.completed)
+			}
+		}
+		r := kc("--alter", "--add-config", "producer_byte_rate=1024", "--entity-type", "users", "--entity-type", "clients", "--entity-name", "app").wantCode(t, 1)
+		if r.stderr != "--entity-name or --entity-default must be specified with each --entity-type for --alter\n" {
+			t.Errorf("a type without a name: stderr %q", r.stderr)
+		}
+	})
+
 	t.Run("argument checks", func(t *testing.T) {
 		for _, tc := range []struct {
 			args []string
