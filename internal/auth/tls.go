@@ -106,9 +106,9 @@ func serverTLS(get func(string) string, listener string) (*tls.Config, error) {
 //   - ssl.endpoint.identification.algorithm=https (the default) also
 //     verifies that the certificate names the host dialled (a DNS name or
 //     an IP address SAN); empty verifies the chain only;
-//   - the keystore's certificate is presented when the peer asks for one
-//     (ssl.client.auth on its listener), so it needs the client
-//     authentication usage, or no extended key usage at all;
+//   - the keystore's certificate, when one is set, is presented when the
+//     peer asks for one (ssl.client.auth on its listener), so it needs the
+//     client authentication usage, or no extended key usage at all;
 //   - ssl.enabled.protocols and ssl.cipher.suites apply as on the server.
 //
 // The dialler sets ServerName from the address it dials (tls.Dialer does).
@@ -126,15 +126,20 @@ func clientTLS(get func(string) string, listener string) (*tls.Config, error) {
 	fail := func(format string, args ...any) (*tls.Config, error) {
 		return nil, fmt.Errorf("connections to listener %s (SSL): "+format, append([]any{listener}, args...)...)
 	}
-	cert, err := keystore(get)
-	if err != nil {
-		return fail("%v", err)
-	}
 	roots, err := truststore(get)
 	if err != nil {
 		return fail("%v", err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: roots}
+	cfg := &tls.Config{RootCAs: roots}
+	// Without a keystore the node connects as Kafka's would: with no
+	// client certificate, which a listener with ssl.client.auth=none takes.
+	if get("ssl.keystore.location") != "" || get("ssl.keystore.certificate.chain") != "" || get("ssl.keystore.key") != "" {
+		cert, err := keystore(get)
+		if err != nil {
+			return fail("%v", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
 	switch alg := get("ssl.endpoint.identification.algorithm"); strings.ToLower(alg) {
 	case "https":
 	case "":

@@ -155,8 +155,8 @@ func TestServerTLSRefusesWhatItCannotServe(t *testing.T) {
 
 // ClientTLS is how a node connects to another's SSL listener: it trusts the
 // truststore's authorities, checks the name it dialled unless
-// ssl.endpoint.identification.algorithm is empty, and presents its keystore
-// to a listener that requires client certificates.
+// ssl.endpoint.identification.algorithm is empty, and presents its keystore,
+// when it has one, to a listener that requires client certificates.
 func TestClientTLSConnectsToNodes(t *testing.T) {
 	p := authtest.New(t)
 	keystore := authtest.WriteFile(t, "broker.pem", p.ServerKey, p.ServerCert)
@@ -199,8 +199,24 @@ func TestClientTLSConnectsToNodes(t *testing.T) {
 		!strings.Contains(err.Error(), "ssl.endpoint.identification.algorithm=dns") {
 		t.Errorf("an unknown identification algorithm: %v", err)
 	}
-	if _, err := ClientTLS(brokerWith(t), "SSL"); err == nil || !strings.Contains(err.Error(), "no keystore") {
-		t.Errorf("no keystore: %v", err)
+
+	// Without a keystore a node connects with no client certificate: a
+	// listener that does not ask for one (ssl.client.auth=none) takes it,
+	// one that requires one does not.
+	trustOnly, err := ClientTLS(brokerWith(t, "ssl.truststore.type", "PEM", "ssl.truststore.location", trust), "SSL")
+	if err != nil {
+		t.Fatalf("a truststore without a keystore: %v", err)
+	}
+	trustOnly.ServerName = "127.0.0.1"
+	noClientAuth, err := ServerTLS(brokerWith(t, node[:len(node)-2]...), "SSL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := roundTrip(t, noClientAuth, trustOnly); err != nil {
+		t.Errorf("no keystore, ssl.client.auth=none: %v", err)
+	}
+	if err := roundTrip(t, server, trustOnly.Clone()); err == nil {
+		t.Error("no keystore, ssl.client.auth=required: the handshake completed")
 	}
 }
 
