@@ -313,6 +313,13 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 		if d := h.throttle(c, auth.FetchQuota, n); d > 0 {
 			h.cfg.Quotas.Unrecord(auth.FetchQuota, c.Conn.Principal, c.ClientID, n, time.Now())
 			resp.throttle = d
+			if plan.session != nil && !plan.incremental {
+				// A session this fetch opened is not kept: the client
+				// starts over with a full fetch, as Kafka's answer (session
+				// id 0) tells it to.
+				h.sessions.remove(plan.session.id)
+				resp.sessionID = 0
+			}
 			pass.release()
 			reply := h.respondFetch(c, resp, nil)
 			reply.Resp.Throttle = d // from when it is written

@@ -259,10 +259,14 @@ func TestFetchQuotaThrottles(t *testing.T) {
 	if errs := alterQuotas(t, w, false, quotaEntry("consumer_byte_rate", 8192, false, "client-id", "reader")); errs[0] != nil {
 		t.Fatal(errs[0])
 	}
-	fetch := func(cl *kgo.Client, offset int64) (records int, throttle int32) {
+	var sessionID int32
+	fetch := func(cl *kgo.Client, offset int64, sessionEpoch ...int32) (records int, throttle int32) {
 		t.Helper()
 		req := kmsg.NewPtrFetchRequest()
 		req.MaxBytes, req.SessionEpoch = 10<<20, -1
+		if len(sessionEpoch) > 0 {
+			req.SessionEpoch = sessionEpoch[0]
+		}
 		rt := kmsg.NewFetchRequestTopic()
 		rt.Topic = "drip"
 		rp := kmsg.NewFetchRequestTopicPartition()
@@ -278,6 +282,7 @@ func TestFetchQuotaThrottles(t *testing.T) {
 				records += len(p.RecordBatches)
 			}
 		}
+		sessionID = resp.SessionID
 		return records, resp.ThrottleMillis
 	}
 	v24 := kgo.MaxVersions(kversion.V2_4_0()) // Fetch v11: topics by name
@@ -288,6 +293,12 @@ func TestFetchQuotaThrottles(t *testing.T) {
 	}
 	if n, ms := fetch(reader, int64(n/(4<<10))); n != 0 || ms <= 0 {
 		t.Fatalf("second fetch: %d bytes of records, throttled %d ms; want none, throttled", n, ms)
+	}
+	// A throttled fetch that would open a session opens none (Kafka answers
+	// session id 0): the client starts over with a full fetch. (On a new
+	// connection of the same client id, which the first is muted for.)
+	if n, ms := fetch(c.Client(t, kgo.ClientID("reader"), v24), int64(n/(4<<10)), 0); n != 0 || ms <= 0 || sessionID != 0 {
+		t.Fatalf("throttled session-opening fetch: %d bytes, throttled %d ms, session %d; want none, throttled, no session", n, ms, sessionID)
 	}
 	if n, ms := fetch(c.Client(t, kgo.ClientID("anyone"), v24), 0); n < 200<<10 || ms != 0 {
 		t.Errorf("a client without a quota: %d bytes, throttled %d ms", n, ms)
