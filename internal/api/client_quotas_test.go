@@ -149,6 +149,8 @@ func describeQuotas(t *testing.T, cl *kgo.Client, strict bool, comps ...kmsg.Des
 func TestAlterAndDescribeClientQuotas(t *testing.T) {
 	c := clustertest.Start(t)
 	cl := c.Client(t)
+	emptyName := quotaEntry("producer_byte_rate", 100, false, "user", "")
+	emptyName.Entity[0].Name = kmsg.StringPtr("") // Kafka: "Empty user not supported"
 	errs := alterQuotas(t, cl, false,
 		quotaEntry("producer_byte_rate", 1048576, false, "client-id", "app"),
 		quotaEntry("consumer_byte_rate", 2048, false, "user", "", "client-id", ""),
@@ -159,8 +161,13 @@ func TestAlterAndDescribeClientQuotas(t *testing.T) {
 		quotaEntry("producer_byte_rate", 0, false, "client-id", "y"),
 		quotaEntry("consumer_byte_rate", 100, false, "user", "a", "user", "b"),
 		quotaEntry("fetch_rate", 100, false, "client-id", "y"),
+		quotaEntry("producer_byte_rate", 100, false, "group", "g"),
+		quotaEntry("producer_byte_rate", 1024, false, "client-id", "app"), // app again: refused, the first stands
+		quotaEntry("request_percentage", 0, true, "client-id", "z"),       // never set: removing it is nothing
+		emptyName,
 	)
-	want := []error{nil, nil, nil, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest}
+	want := []error{nil, nil, nil, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest,
+		kerr.InvalidRequest, kerr.InvalidRequest, nil, kerr.InvalidRequest}
 	if !slices.Equal(errs, want) {
 		t.Fatalf("errors %v, want %v", errs, want)
 	}

@@ -34,9 +34,18 @@ func (c *Controller) AlterClientQuotas(ctx context.Context, req *kmsg.AlterClien
 	resp := kmsg.NewPtrAlterClientQuotasResponse()
 	resp.Version = req.Version
 	var recs []metadata.Record
+	seen := map[metadata.QuotaEntity]bool{}
 	for _, e := range req.Entries {
 		out := QuotaResponseEntry(e)
 		erecs, err := quotaRecords(e)
+		if entity, perr := quotaEntity(e.Entity); perr == nil {
+			// One entity twice: the first entry stands, as in Kafka, and
+			// the repeat is refused.
+			if seen[entity] {
+				err = kerrf(kerr.InvalidRequest, "Ignoring duplicate entity %s", entityString(e.Entity))
+			}
+			seen[entity] = true
+		}
 		if err != nil {
 			setKerr(&out.ErrorCode, &out.ErrorMessage, err)
 		} else if !req.ValidateOnly {
@@ -82,6 +91,9 @@ func quotaRecords(e kmsg.AlterClientQuotasRequestEntry) ([]metadata.Record, erro
 		switch {
 		case seen[op.Key]:
 			return nil, kerrf(kerr.InvalidRequest, "Duplicate quota key %s not updating quota for this entity", op.Key)
+		case notEnforced[op.Key] && op.Remove:
+			seen[op.Key] = true
+			continue // never set, so there is nothing to remove
 		case notEnforced[op.Key]:
 			return nil, kerrf(kerr.InvalidRequest, "samsa does not enforce %s, so it cannot be set; the quotas it enforces are %v", op.Key, quotaKeys)
 		case !slices.Contains(quotaKeys, op.Key):
@@ -119,10 +131,13 @@ func quotaEntity(parts []kmsg.AlterClientQuotasRequestEntryEntity) (metadata.Quo
 		case "ip":
 			return e, kerrf(kerr.InvalidRequest, "samsa does not enforce connection quotas, so ip entities cannot be given quotas")
 		default:
-			return e, kerrf(kerr.UnsupportedVersion, "Unsupported entity type %s", part.Type)
+			return e, kerrf(kerr.InvalidRequest, "Unhandled client quota entity type: %s", part.Type)
 		}
 		if dst.Set {
 			return e, kerrf(kerr.InvalidRequest, "Duplicate %s entity in %s", part.Type, entityString(parts))
+		}
+		if part.Name != nil && *part.Name == "" {
+			return e, kerrf(kerr.InvalidRequest, "Empty %s not supported", part.Type)
 		}
 		if part.Name == nil {
 			*dst = metadata.QuotaDefault
