@@ -78,8 +78,12 @@ type Broker struct {
 	// tlsListeners are the SSL listeners' served configurations, by
 	// listener name, which ApplyTLS changes at run time.
 	tlsListeners map[string]*auth.Reloadable
-	reg          *registration
-	voterTurn    atomic.Uint32 // which voter a broker-only node asks next (controllerAddr)
+	// committedTLS is this broker's dynamic TLS settings as last applied
+	// from the metadata (tlsreload.go).
+	committedTLSMu sync.Mutex
+	committedTLS   map[string]string
+	reg            *registration
+	voterTurn      atomic.Uint32 // which voter a broker-only node asks next (controllerAddr)
 
 	ready   chan struct{}      // closed once the listeners serve
 	stopRun context.CancelFunc // ends the goroutines Start began
@@ -298,7 +302,7 @@ func (b *Broker) serve() {
 		LogLevel:     b.logLevel,
 		ControllerID: b.activeControllerID,
 	})
-	b.applyCommittedTLS(b.meta.Image())
+	b.applyCommittedTLS(b.meta.Image(), true)
 	b.server.Serve(h)
 	close(b.ready)
 	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())

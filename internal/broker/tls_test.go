@@ -219,6 +219,46 @@ func TestKeystoreChangesAtRunTime(t *testing.T) {
 		t.Fatal("a validation changed the listener")
 	}
 
+	// Another broker config changing does not re-read the keystore: the
+	// file renewed in place shows only once its location is set again.
+	if err := os.WriteFile(rotating, append(slices.Clone(newPKI.ServerKey), newPKI.ServerCert...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"2000000", "3000000"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		resps, err := c.Admin(t).AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "message.max.bytes", Value: kadm.StringPtr(v)}}, 1)
+		cancel()
+		if err == nil {
+			err = resps[0].Err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Metadata is applied in order, so once the second value shows, the
+	// first change was handled.
+	clustertest.WaitFor(t, "the broker applies message.max.bytes=3000000", 10*time.Second, func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		rcs, err := c.Admin(t).DescribeBrokerConfigs(ctx, 1)
+		if err != nil {
+			return false, err.Error()
+		}
+		cfg, err := rcs.On("1", nil)
+		if err != nil || cfg.Err != nil {
+			return false, fmt.Sprint(err, cfg.Err)
+		}
+		for _, e := range cfg.Configs {
+			if e.Key == "message.max.bytes" {
+				return e.MaybeValue() == "3000000", e.MaybeValue()
+			}
+		}
+		return false, "not described"
+	})
+	if !trusted(oldPKI) || trusted(newPKI) {
+		t.Fatal("a change of message.max.bytes re-read the keystore")
+	}
+
 	// After a restart the committed location applies, not server.properties'.
 	if err := os.WriteFile(rotating, append(slices.Clone(newPKI.ServerKey), newPKI.ServerCert...), 0o600); err != nil {
 		t.Fatal(err)

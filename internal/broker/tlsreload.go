@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/config"
@@ -54,6 +55,12 @@ func (b *Broker) ApplyTLS(dynamic map[string]string) error {
 	var errs []error
 	for name, r := range b.tlsListeners {
 		cfg, err := auth.ServerTLSWith(b.cfg, dynamic, name)
+		if err == nil {
+			// Checked again here: the files may have changed since the
+			// change was checked, or the reload is of files renewed in
+			// place.
+			err = auth.CheckIdentity(b.cfg, dynamic, name, r.Current(), cfg)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -67,18 +74,36 @@ func (b *Broker) ApplyTLS(dynamic map[string]string) error {
 }
 
 // followTLSConfigs applies this broker's committed dynamic configs to its SSL
-// listeners when they change.
+// listeners when their TLS settings change; a change of other configs
+// (log.cleaner.threads, say) does not re-read the keystores.
 func (b *Broker) followTLSConfigs(d *metadata.Delta, img *metadata.Image) {
 	if d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
-		b.applyCommittedTLS(img)
+		b.applyCommittedTLS(img, false)
 	}
 }
 
-func (b *Broker) applyCommittedTLS(img *metadata.Image) {
+// applyCommittedTLS applies this broker's committed dynamic TLS settings:
+// always when the broker starts serving, afterwards when they differ from
+// those last applied from the metadata.
+func (b *Broker) applyCommittedTLS(img *metadata.Image, always bool) {
 	if !b.anyTLS() {
 		return
 	}
-	if err := b.ApplyTLS(img.Configs(metadata.BrokerResource(b.cfg.NodeID))); err != nil {
+	dynamic := img.Configs(metadata.BrokerResource(b.cfg.NodeID))
+	tlsKeys := maps.Collect(func(yield func(string, string) bool) {
+		for k, v := range dynamic {
+			if _, ok := config.ListenerTLSKey(k); ok && !yield(k, v) {
+				return
+			}
+		}
+	})
+	b.committedTLSMu.Lock()
+	defer b.committedTLSMu.Unlock()
+	if !always && maps.Equal(tlsKeys, b.committedTLS) {
+		return
+	}
+	b.committedTLS = tlsKeys
+	if err := b.ApplyTLS(dynamic); err != nil {
 		b.log.Error("cannot apply the TLS settings committed for this broker; its listeners keep the previous ones", "err", err)
 	}
 }
