@@ -55,7 +55,7 @@ func (h *Handler) alterConfigs(ctx context.Context, c *call) (wire.Reply, error)
 		if resp := h.forward(ctx, &fwd, 0); resp != nil {
 			remote = resp.(*kmsg.AlterConfigsResponse).Resources
 			if tlsAt >= 0 && tlsAt < len(remote) && remote[tlsAt].ErrorCode == 0 && !req.ValidateOnly {
-				h.applyTLSChange(tlsDynamic)
+				h.applyTLSChange(ctx, tlsDynamic)
 			}
 		} else {
 			for _, r := range fwd.Resources {

@@ -60,7 +60,7 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 		if resp := h.forward(ctx, &fwd, 0); resp != nil {
 			remote = resp.(*kmsg.IncrementalAlterConfigsResponse).Resources
 			if tlsAt >= 0 && tlsAt < len(remote) && remote[tlsAt].ErrorCode == 0 && !req.ValidateOnly {
-				h.applyTLSChange(tlsDynamic)
+				h.applyTLSChange(ctx, tlsDynamic)
 			}
 		} else {
 			for _, r := range fwd.Resources {

@@ -73,9 +73,11 @@ type Config struct {
 // TLSListeners checks and applies changes of this broker's SSL listeners'
 // settings: dynamic is the broker's dynamic configs as they would be, whose
 // listener.name.<listener>.ssl.* values win over server.properties.
+// ReloadTLS sets the listeners up again from the committed settings once
+// this node's metadata shows a change (shown), re-reading their files.
 type TLSListeners interface {
 	CheckTLS(dynamic map[string]string) error
-	ApplyTLS(dynamic map[string]string) error
+	ReloadTLS(ctx context.Context, shown func(dynamic map[string]string) bool)
 }
 
 // Handler serves Kafka requests. It is safe for concurrent use.

@@ -5,12 +5,14 @@ package api
 // IncrementalAlterConfigs on this broker's own resource that touch them are
 // checked here before they go to the controller, since only this broker can
 // read its keystore files (INVALID_CONFIG otherwise, as Kafka answers), and
-// applied here once the controller committed them, so that setting a
-// location to its current value re-reads the file. The metadata the
-// controller commits applies them as well, on this broker and after a
+// applied before the answer once the controller committed them and this
+// node's metadata shows them, so that the change is live when the client
+// hears of it and setting a location to its current value re-reads the
+// file. The metadata applies them as well when they change, and after a
 // restart.
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"strconv"
@@ -80,13 +82,15 @@ func (h *Handler) checkTLSChange(set map[string]string, remove []string, replace
 	return dynamic, nil, ""
 }
 
-// applyTLSChange applies the dynamic configs of a change the controller
-// committed (nil: the change touched no TLS setting).
-func (h *Handler) applyTLSChange(dynamic map[string]string) {
+// applyTLSChange makes live a change the controller committed, whose
+// dynamic configs would be dynamic (nil: the change touched no TLS
+// setting), once this node's metadata shows its TLS settings.
+func (h *Handler) applyTLSChange(ctx context.Context, dynamic map[string]string) {
 	if dynamic == nil {
 		return
 	}
-	if err := h.cfg.TLS.ApplyTLS(dynamic); err != nil {
-		h.log.Error("cannot apply new TLS settings; the listeners keep the previous ones", "err", err)
-	}
+	want := config.ListenerTLSSettings(dynamic)
+	h.cfg.TLS.ReloadTLS(ctx, func(committed map[string]string) bool {
+		return maps.Equal(config.ListenerTLSSettings(committed), want)
+	})
 }

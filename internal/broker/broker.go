@@ -302,7 +302,7 @@ func (b *Broker) serve() {
 		LogLevel:     b.logLevel,
 		ControllerID: b.activeControllerID,
 	})
-	b.applyCommittedTLS(b.meta.Image(), true)
+	b.applyCommittedTLS(true)
 	b.server.Serve(h)
 	close(b.ready)
 	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())

@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/config"
@@ -76,29 +78,55 @@ func (b *Broker) ApplyTLS(dynamic map[string]string) error {
 // followTLSConfigs applies this broker's committed dynamic configs to its SSL
 // listeners when their TLS settings change; a change of other configs
 // (log.cleaner.threads, say) does not re-read the keystores.
-func (b *Broker) followTLSConfigs(d *metadata.Delta, img *metadata.Image) {
+func (b *Broker) followTLSConfigs(d *metadata.Delta, _ *metadata.Image) {
 	if d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
-		b.applyCommittedTLS(img, false)
+		b.applyCommittedTLS(false)
 	}
 }
 
-// applyCommittedTLS applies this broker's committed dynamic TLS settings:
-// always when the broker starts serving, afterwards when they differ from
-// those last applied from the metadata.
-func (b *Broker) applyCommittedTLS(img *metadata.Image, always bool) {
+// tlsSettleWait bounds how long ReloadTLS waits for a committed change to
+// reach this broker's metadata.
+const tlsSettleWait = 5 * time.Second
+
+// ReloadTLS makes a change of this broker's TLS settings live once the
+// controller committed it: when this node's metadata shows it (shown
+// reports that, given the broker's dynamic configs; waited for at most
+// tlsSettleWait), every SSL listener is set up again from the committed
+// settings, re-reading its files, so that setting a location to the value
+// it has picks up a file renewed in place. Both this and the
+// metadata-driven apply set the listeners up from the newest metadata, one
+// at a time, so concurrent changes end in the last one committed.
+func (b *Broker) ReloadTLS(ctx context.Context, shown func(dynamic map[string]string) bool) {
+	timer := time.NewTimer(tlsSettleWait)
+	defer timer.Stop()
+	for {
+		img := b.meta.Image()
+		if shown(img.Configs(metadata.BrokerResource(b.cfg.NodeID))) {
+			break
+		}
+		select {
+		case <-b.meta.WaitFor(img.Offset() + 1):
+			continue
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		break
+	}
+	b.applyCommittedTLS(true)
+}
+
+// applyCommittedTLS applies this broker's committed dynamic TLS settings, as
+// the newest metadata has them: always when the broker starts serving or a
+// change is made through it (ReloadTLS), otherwise when they differ from
+// those last applied.
+func (b *Broker) applyCommittedTLS(always bool) {
 	if !b.anyTLS() {
 		return
 	}
-	dynamic := img.Configs(metadata.BrokerResource(b.cfg.NodeID))
-	tlsKeys := maps.Collect(func(yield func(string, string) bool) {
-		for k, v := range dynamic {
-			if _, ok := config.ListenerTLSKey(k); ok && !yield(k, v) {
-				return
-			}
-		}
-	})
 	b.committedTLSMu.Lock()
 	defer b.committedTLSMu.Unlock()
+	dynamic := b.meta.Image().Configs(metadata.BrokerResource(b.cfg.NodeID))
+	tlsKeys := config.ListenerTLSSettings(dynamic)
 	if !always && maps.Equal(tlsKeys, b.committedTLS) {
 		return
 	}

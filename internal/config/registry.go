@@ -52,9 +52,6 @@ func LookupBroker(name string) (*Def, bool) {
 	return nil, false
 }
 
-// splitListenerPrefix splits "listener.name.<listener>.<key>" and drops a
-// SASL mechanism segment from <key> ("scram-sha-256.sasl.jaas.config" ->
-// "sasl.jaas.config"), as Kafka's listener overrides allow.
 // ListenerTLSKey reports whether name is a listener's TLS setting,
 // listener.name.<listener>.ssl.*, and names the listener (upper-cased, as
 // listener names are).
@@ -63,6 +60,21 @@ func ListenerTLSKey(name string) (listener string, ok bool) {
 	return strings.ToUpper(l), ok && strings.HasPrefix(base, "ssl.")
 }
 
+// ListenerTLSSettings is the listeners' TLS settings among a broker's
+// dynamic configs.
+func ListenerTLSSettings(dynamic map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range dynamic {
+		if _, ok := ListenerTLSKey(k); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// splitListenerPrefix splits "listener.name.<listener>.<key>" and drops a
+// SASL mechanism segment from <key> ("scram-sha-256.sasl.jaas.config" ->
+// "sasl.jaas.config"), as Kafka's listener overrides allow.
 func splitListenerPrefix(name string) (listener, base string, ok bool) {
 	rest, ok := strings.CutPrefix(name, "listener.name.")
 	if !ok {
