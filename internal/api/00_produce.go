@@ -63,12 +63,20 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 			*out = kmsg.NewProduceResponseTopicPartition()
 			out.Partition = rp.Partition
 			out.BaseOffset, out.LogAppendTime, out.LogStartOffset = -1, -1, -1
-			if !validAcks {
+			// Kafka's order: an unknown partition, then invalid acks, then
+			// an internal topic, then leadership.
+			p, lerr := h.lookupProduce(img, &rt, rp.Partition)
+			unknown := lerr == kerr.UnknownTopicOrPartition || lerr == kerr.UnknownTopicID
+			if !validAcks && !unknown {
 				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 				failed = true
 				continue
 			}
-			p, lerr := h.lookupProduce(img, &rt, rp.Partition)
+			if name := produceTopicName(img, &rt); !unknown && metadata.IsInternalTopic(name) && c.ClientID != adminClientID {
+				h.produceError(img, out, &rt, kerr.InvalidTopicException, "Cannot append to internal topic "+name)
+				failed = true
+				continue
+			}
 			if lerr != nil {
 				h.produceError(img, out, &rt, lerr, "")
 				failed = true
@@ -137,6 +145,10 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 }
 
 // lookupProduce finds the partition a produce names, by topic id from v13.
+// adminClientID is the client id Kafka lets append to internal topics (its
+// own admin tools' writes to __consumer_offsets).
+const adminClientID = "__admin_client"
+
 func (h *Handler) lookupProduce(img *metadata.Image, rt *kmsg.ProduceRequestTopic, part int32) (*partition.Partition, *kerr.Error) {
 	if rt.TopicID != metadata.ZeroUUID {
 		return h.cfg.Partitions.LookupID(img, rt.TopicID, part)
@@ -154,13 +166,18 @@ func (h *Handler) produceError(img *metadata.Image, out *kmsg.ProduceResponseTop
 	if code != kerr.NotLeaderForPartition {
 		return
 	}
-	name := rt.Topic
-	if rt.TopicID != metadata.ZeroUUID {
-		if t, ok := img.TopicByID(rt.TopicID); ok {
-			name = t.Name
-		}
-	}
-	if mp, ok := img.Partition(name, out.Partition); ok && mp.Leader >= 0 {
+	if mp, ok := img.Partition(produceTopicName(img, rt), out.Partition); ok && mp.Leader >= 0 {
 		out.CurrentLeader.LeaderID, out.CurrentLeader.LeaderEpoch = mp.Leader, mp.LeaderEpoch
 	}
+}
+
+// produceTopicName is the name of a produce request's topic, given by name
+// or (v13 on) by id.
+func produceTopicName(img *metadata.Image, rt *kmsg.ProduceRequestTopic) string {
+	if rt.TopicID != metadata.ZeroUUID {
+		if t, ok := img.TopicByID(rt.TopicID); ok {
+			return t.Name
+		}
+	}
+	return rt.Topic
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -136,6 +137,11 @@ func TestProduceAcksOnTheWire(t *testing.T) {
 	resp := conn.roundTrip(t, produce("a", 2), 8).(*kmsg.ProduceResponse)
 	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.InvalidRequiredAcks.Code {
 		t.Fatalf("acks=2: %v", kerr.ErrorForCode(code))
+	}
+	// An unknown topic is named before invalid acks, as in Kafka.
+	resp = conn.roundTrip(t, produce("nosuch", 2), 8).(*kmsg.ProduceResponse)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.UnknownTopicOrPartition.Code {
+		t.Fatalf("acks=2 to an unknown topic: %v", kerr.ErrorForCode(code))
 	}
 	// acks=0 gets no response: the next request's answer comes first.
 	conn.send(t, produce("a", 0), 8)
@@ -290,3 +296,40 @@ func TestFetchSessionIncrementalAndEpochs(t *testing.T) {
 }
 
 func strPtr(s string) *string { return &s }
+
+// Clients cannot append to internal topics (Kafka: INVALID_TOPIC_EXCEPTION,
+// "Cannot append to internal topic"), except Kafka's own admin client id.
+func TestProduceToInternalTopicsIsRefused(t *testing.T) {
+	c := clustertest.Start(t)
+	// Committing an offset creates __consumer_offsets.
+	cl := pinned(t, c)
+	if _, err := c.Admin(t).CreateTopic(ctxT(t), 1, 1, nil, "a"); err != nil {
+		t.Fatal(err)
+	}
+	commit := kmsg.NewPtrOffsetCommitRequest()
+	commit.Group, commit.Generation = "g", -1
+	ct := kmsg.NewOffsetCommitRequestTopic()
+	ct.Topic = "a"
+	cp := kmsg.NewOffsetCommitRequestTopicPartition()
+	cp.Offset = 0
+	ct.Partitions = append(ct.Partitions, cp)
+	commit.Topics = append(commit.Topics, ct)
+	clustertest.WaitFor(t, "an offset commit", 10*time.Second, func() (bool, string) {
+		resp, err := commit.RequestWith(ctxT(t), cl)
+		if err != nil {
+			return false, err.Error()
+		}
+		code := resp.Topics[0].Partitions[0].ErrorCode
+		return code == 0, fmt.Sprint(kerr.ErrorForCode(code))
+	})
+	records := batch(t, 1, record.CodecNone, -1, -1, -1)
+	resp := produceRawResponse(t, pinned(t, c), "__consumer_offsets", 1, records)
+	p := resp.Topics[0].Partitions[0]
+	if p.ErrorCode != kerr.InvalidTopicException.Code || p.ErrorMessage == nil || *p.ErrorMessage != "Cannot append to internal topic __consumer_offsets" {
+		t.Fatalf("produce to __consumer_offsets: %v %v", kerr.ErrorForCode(p.ErrorCode), p.ErrorMessage)
+	}
+	admin := c.Client(t, kgo.MaxVersions(kversion.V2_4_0()), kgo.ClientID("__admin_client"))
+	if p := produceRawResponse(t, admin, "__consumer_offsets", 1, records).Topics[0].Partitions[0]; p.ErrorCode != 0 {
+		t.Fatalf("produce to __consumer_offsets as __admin_client: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+}
