@@ -2,6 +2,7 @@ package partition
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -189,10 +190,15 @@ func (p *Partition) EndOffsetForEpoch(epoch, currentEpoch int32) (int32, int64, 
 }
 
 // DeleteRecords moves the log start offset up to offset (-1 = the high
-// watermark) and returns the new low watermark.
+// watermark) and returns the new low watermark. A topic whose
+// cleanup.policy lacks delete (compacted only, as __consumer_offsets) is
+// POLICY_VIOLATION, as in Kafka.
 func (p *Partition) DeleteRecords(offset int64) (int64, *kerr.Error) {
 	if _, err := p.checkLeader(-1); err != nil {
 		return -1, err
+	}
+	if !slices.Contains(p.cfg.Load().topic.CleanupPolicy, "delete") {
+		return -1, kerr.PolicyViolation
 	}
 	hw := p.hw.Load()
 	if offset == -1 {

@@ -146,6 +146,18 @@ func TestDeleteRecords(t *testing.T) {
 	}
 }
 
+// Records of a topic that is only compacted cannot be deleted (Kafka:
+// POLICY_VIOLATION); with compact,delete they can.
+func TestDeleteRecordsNeedsTheDeletePolicy(t *testing.T) {
+	for policy, want := range map[string]*kerr.Error{"compact": kerr.PolicyViolation, "compact,delete": nil} {
+		r := newReplica(t, map[string]string{"cleanup.policy": policy})
+		r.lead(1, []int32{1}, []int32{1})
+		if _, err := r.DeleteRecords(0); err != want {
+			t.Errorf("cleanup.policy=%s: DeleteRecords(0) = %v, want %v", policy, err, want)
+		}
+	}
+}
+
 func TestWatchersAreSignalledByWhatCanGiveThemData(t *testing.T) {
 	for _, flush := range []string{pageCache, "1"} {
 		t.Run("flush.messages="+flush, func(t *testing.T) {
