@@ -23,6 +23,7 @@ package api
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -189,7 +190,7 @@ func (h *Handler) planFetch(c *call, req *kmsg.FetchRequest) (*fetchPlan, int16)
 		if req.SessionEpoch != fs.epoch {
 			return nil, kerr.InvalidFetchSessionEpoch.Code
 		}
-		fs.epoch++
+		fs.epoch = nextSessionEpoch(fs.epoch)
 	}
 	for _, ft := range req.ForgottenTopics {
 		for _, part := range ft.Partitions {
@@ -381,9 +382,20 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 	return h.respondFetch(c, resp, pass)
 }
 
+// nextSessionEpoch is the epoch after e: after the largest int32 comes 1,
+// as in Kafka's clients.
+func nextSessionEpoch(e int32) int32 {
+	if e == math.MaxInt32 {
+		return 1
+	}
+	return e + 1
+}
+
 // news reports whether an incremental response must include a partition.
+// A partition with an error is always included, as in Kafka: a client
+// still fetching it after an error must hear it again.
 func news(s *sessionPartition, rp *fetchRespPartition) bool {
-	return !s.told || rp.records.Len() > 0 || rp.errorCode != s.errorCode ||
+	return !s.told || rp.records.Len() > 0 || rp.errorCode != 0 || rp.errorCode != s.errorCode ||
 		rp.highWatermark != s.highWatermark || rp.lastStableOffset != s.lastStableOffset ||
 		rp.logStartOffset != s.respLogStart || rp.divergingEpoch >= 0
 }

@@ -13,3 +13,6 @@ func GuardAccepts(key, version int16, body []byte) bool {
 	_, err := guardScan(key, version, body)
 	return err == nil
 }
+
+// NextSessionEpoch is nextSessionEpoch.
+func NextSessionEpoch(e int32) int32 { return nextSessionEpoch(e) }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/samsa-io/samsa/internal/api"
 	"github.com/samsa-io/samsa/internal/clustertest"
 	"github.com/samsa-io/samsa/internal/record"
 )
@@ -292,6 +294,26 @@ func TestFetchSessionIncrementalAndEpochs(t *testing.T) {
 	}
 	if r := fetch(sid+1000, 1, nil); r.ErrorCode != kerr.FetchSessionIDNotFound.Code {
 		t.Fatalf("unknown session: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+	// A partition with an error is in every answer, not only the first
+	// after the error appeared (as in Kafka).
+	outOfRange := func(what string, r *kmsg.FetchResponse) {
+		t.Helper()
+		if r.ErrorCode != 0 || count(r) != 1 || r.Topics[0].Partitions[0].ErrorCode != kerr.OffsetOutOfRange.Code {
+			t.Fatalf("%s: %+v", what, r.Topics)
+		}
+	}
+	outOfRange("partition 0 moved out of range", fetch(sid, 3, map[int32]int64{0: 999, 1: 2}))
+	outOfRange("the next fetch, nothing changed", fetch(sid, 4, nil))
+}
+
+// After the largest int32 a session's epoch is 1, as clients count.
+func TestFetchSessionEpochWraps(t *testing.T) {
+	if e := api.NextSessionEpoch(math.MaxInt32); e != 1 {
+		t.Errorf("after MaxInt32: %d, want 1", e)
+	}
+	if e := api.NextSessionEpoch(7); e != 8 {
+		t.Errorf("after 7: %d, want 8", e)
 	}
 }
 
