@@ -48,6 +48,11 @@ func (h *Handler) listOffsets(_ context.Context, c *call) (wire.Reply, error) {
 				rt.Partitions = append(rt.Partitions, out)
 				continue
 			}
+			if !listOffsetsTimestampSupported(rp.Timestamp, c.Version) {
+				out.ErrorCode = kerr.UnsupportedVersion.Code
+				rt.Partitions = append(rt.Partitions, out)
+				continue
+			}
 			epoch := int32(-1)
 			if c.Version >= 4 {
 				epoch = rp.CurrentLeaderEpoch
@@ -57,6 +62,9 @@ func (h *Handler) listOffsets(_ context.Context, c *call) (wire.Reply, error) {
 				var r partition.OffsetResult
 				r, err = p.ListOffset(rp.Timestamp, req.IsolationLevel, epoch)
 				out.Timestamp, out.Offset, out.LeaderEpoch = r.Timestamp, r.Offset, r.LeaderEpoch
+			}
+			if err == kerr.OffsetNotAvailable && c.Version < 5 {
+				err = kerr.LeaderNotAvailable // as Kafka answers versions without the newer code
 			}
 			if err != nil {
 				out.ErrorCode = err.Code
@@ -71,4 +79,25 @@ func (h *Handler) listOffsets(_ context.Context, c *call) (wire.Reply, error) {
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return c.respond(resp), nil
+}
+
+// listOffsetsTimestampSupported reports whether a ListOffsets version knows
+// a timestamp, as Kafka decides (UNSUPPORTED_VERSION otherwise): any time,
+// latest (-1) and earliest (-2) always; max timestamp (-3) from v7,
+// earliest local (-4) from v8, latest tiered (-5) from v9, earliest
+// pending upload (-6) from v11; no other negative value.
+func listOffsetsTimestampSupported(ts int64, version int16) bool {
+	switch ts {
+	case -1, -2:
+		return true
+	case -3:
+		return version >= 7
+	case -4:
+		return version >= 8
+	case -5:
+		return version >= 9
+	case -6:
+		return version >= 11
+	}
+	return ts >= 0
 }

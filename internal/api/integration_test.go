@@ -290,6 +290,28 @@ func TestListOffsetsAndDeleteRecords(t *testing.T) {
 		t.Fatalf("max timestamp offset %+v", o)
 	}
 
+	// Timestamps a version does not know are UNSUPPORTED_VERSION, as in
+	// Kafka: max timestamp (-3) from v7, earliest local (-4) from v8, and
+	// no other negative value.
+	raw := dialRaw(t, c)
+	for _, tc := range []struct {
+		ts      int64
+		version int16
+		want    int16
+	}{{-3, 6, kerr.UnsupportedVersion.Code}, {-3, 7, 0}, {-4, 7, kerr.UnsupportedVersion.Code}, {-4, 8, 0}, {-100, 9, kerr.UnsupportedVersion.Code}} {
+		req := kmsg.NewPtrListOffsetsRequest()
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "lo"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Timestamp, rp.CurrentLeaderEpoch = tc.ts, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := raw.roundTrip(t, req, tc.version).(*kmsg.ListOffsetsResponse)
+		if code := resp.Topics[0].Partitions[0].ErrorCode; code != tc.want {
+			t.Errorf("timestamp %d at v%d: %v, want %v", tc.ts, tc.version, kerr.ErrorForCode(code), kerr.ErrorForCode(tc.want))
+		}
+	}
+
 	// DeleteRecords moves the log start offset, as consumers see it.
 	os := kadm.Offsets{}
 	os.Add(kadm.Offset{Topic: "lo", Partition: 0, At: 4})

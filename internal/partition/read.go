@@ -151,7 +151,7 @@ func (p *Partition) ListOffset(timestamp int64, isolation int8, currentEpoch int
 		}
 		return OffsetResult{Timestamp: -1, Offset: bound, LeaderEpoch: epoch}, nil
 	case EarliestTimestamp, EarliestLocalTimestamp:
-		return OffsetResult{Timestamp: -1, Offset: p.log.LogStartOffset(), LeaderEpoch: epoch}, nil
+		return OffsetResult{Timestamp: -1, Offset: p.log.LogStartOffset(), LeaderEpoch: p.log.EarliestEpoch()}, nil
 	}
 	var (
 		to  storage.TimestampOffset

@@ -146,6 +146,20 @@ func TestDeleteRecords(t *testing.T) {
 	}
 }
 
+// The earliest offset comes with the epoch that wrote it, as Kafka
+// answers (the client validates its position with it), not the current one.
+func TestListOffsetEarliestNamesTheOldestEpoch(t *testing.T) {
+	r := newReplica(t, nil)
+	r.lead(3, []int32{1}, []int32{1})
+	r.produceEach(2)
+	r.lead(5, []int32{1}, []int32{1})
+	r.produceEach(2)
+	got, err := r.ListOffset(EarliestTimestamp, 0, -1)
+	if err != nil || got.Offset != 0 || got.LeaderEpoch != 3 {
+		t.Errorf("earliest = %+v, %v; want offset 0 of epoch 3", got, err)
+	}
+}
+
 // Records of a topic that is only compacted cannot be deleted (Kafka:
 // POLICY_VIOLATION); with compact,delete they can.
 func TestDeleteRecordsNeedsTheDeletePolicy(t *testing.T) {

@@ -118,6 +118,16 @@ func (c *epochCache) latest() (epochEntry, bool) {
 	return c.entries[len(c.entries)-1], true
 }
 
+// earliest returns the oldest entry.
+func (c *epochCache) earliest() (epochEntry, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if len(c.entries) == 0 {
+		return epochEntry{}, false
+	}
+	return c.entries[0], true
+}
+
 // endOffsetFor answers OffsetForLeaderEpoch: the largest epoch ≤ requested
 // and the start offset of the epoch after it, or logEnd when requested is
 // the latest epoch; (UndefinedEpoch, UndefinedEpochOffset) when requested is

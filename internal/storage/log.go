@@ -145,6 +145,16 @@ func (l *Log) LatestEpoch() int32 {
 	return UndefinedEpoch
 }
 
+// EarliestEpoch is the leader epoch of the log start offset as Kafka
+// answers ListOffsets for the earliest offset: the oldest epoch entry's
+// epoch when it starts at or before the log start, else UndefinedEpoch.
+func (l *Log) EarliestEpoch() int32 {
+	if e, ok := l.epochs.earliest(); ok && e.startOffset <= l.LogStartOffset() {
+		return e.epoch
+	}
+	return UndefinedEpoch
+}
+
 // EndOffsetForEpoch answers OffsetForLeaderEpoch (KIP-101/279): the largest
 // epoch ≤ epoch known to the log and the offset where it ended (the start
 // of the next epoch, or the log end offset for the latest epoch);
