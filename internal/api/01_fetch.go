@@ -238,8 +238,12 @@ func (h *Handler) fetchItemFor(img *metadata.Image, sp sessionPartition, cached 
 type passResult struct {
 	results []partition.FetchResult
 	errs    []*kerr.Error
-	bytes   int64
-	anyErr  bool
+	bytes   int64 // read
+	// available is what min_bytes is held against, as Kafka counts it
+	// (DelayedFetch): a partition's bytes up to its partition_max_bytes, so
+	// one whose read a limit cut short counts as its whole limit.
+	available int64
+	anyErr    bool
 }
 
 func (r *passResult) release() {
@@ -249,9 +253,10 @@ func (r *passResult) release() {
 }
 
 // satisfied reports whether the fetch can be answered now: enough bytes,
-// or an error the client must hear about at once.
+// or an error the client must hear about at once. min_bytes is never more
+// than max_bytes (after fetch.max.bytes and a quota's cap), as in Kafka.
 func (r *passResult) satisfied(plan *fetchPlan) bool {
-	return r.anyErr || r.bytes >= int64(plan.minBytes)
+	return r.anyErr || r.available >= int64(min(plan.minBytes, plan.maxBytes))
 }
 
 // fetchPass reads every partition of the plan within the byte budgets.
@@ -288,6 +293,11 @@ func (h *Handler) fetchPass(plan *fetchPlan) *passResult {
 		n := int64(res.Records.Size)
 		pr.bytes += n
 		budget -= n
+		pr.available += n
+		if n > 0 && res.Records.LastOffset+1 < res.HighWatermark {
+			// Cut short by a limit: more is there than was read.
+			pr.available += max(int64(it.params.MaxBytes)-n, 0)
+		}
 	}
 	return pr
 }

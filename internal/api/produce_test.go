@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"testing"
@@ -353,5 +354,43 @@ func TestProduceToInternalTopicsIsRefused(t *testing.T) {
 	admin := c.Client(t, kgo.MaxVersions(kversion.V2_4_0()), kgo.ClientID("__admin_client"))
 	if p := produceRawResponse(t, admin, "__consumer_offsets", 1, records).Topics[0].Partitions[0]; p.ErrorCode != 0 {
 		t.Fatalf("produce to __consumer_offsets as __admin_client: %v", kerr.ErrorForCode(p.ErrorCode))
+	}
+}
+
+// min_bytes is held against what Kafka counts: a partition cut short by its
+// partition_max_bytes counts as that whole limit, and min_bytes is never
+// more than max_bytes. Both fetches below have data at once; each would
+// otherwise wait its whole max_wait (a minute, past this test's deadline).
+func TestFetchMinBytesCountsWhatLimitsCut(t *testing.T) {
+	c := clustertest.Start(t)
+	c.CreateTopic(t, "small", 1, 1, nil)
+	w := c.Client(t, kgo.DefaultProduceTopic("small"))
+	for i := range 12 {
+		produceAll(t, w, &kgo.Record{Value: []byte{byte('a' + i)}}) // a batch each, about 70 bytes
+	}
+	for _, tc := range []struct {
+		name                        string
+		minBytes, maxBytes, partMax int32
+	}{
+		{"min_bytes equal to partition_max_bytes", 100, 1 << 20, 100},
+		{"min_bytes above max_bytes", 1 << 20, 100, 1 << 20},
+	} {
+		req := kmsg.NewPtrFetchRequest()
+		req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.SessionEpoch = 60_000, tc.minBytes, tc.maxBytes, -1
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = "small"
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.PartitionMaxBytes = tc.partMax
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		resp, err := req.RequestWith(ctx, pinned(t, c))
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v (the broker waited for more)", tc.name, err)
+		}
+		if len(resp.Topics[0].Partitions[0].RecordBatches) == 0 {
+			t.Errorf("%s: no records", tc.name)
+		}
 	}
 }
