@@ -261,6 +261,13 @@ func (c *consoleConsumer) consumeOpts() ([]kgo.Opt, error) {
 	default:
 		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics("^(?:"+*c.include+")$"))
 	}
+	// A topic named outright is created if it does not exist, as Kafka's
+	// consumer does by default (allow.auto.create.topics=true, with the
+	// broker's auto.create.topics.enable): a consumer started before its
+	// producer then reads from the topic's start.
+	if v, _ := c.props.Get("allow.auto.create.topics"); *c.topic != "" && !strings.EqualFold(v, "false") {
+		opts = append(opts, kgo.AllowAutoTopicCreation())
+	}
 	if c.groupID != "" {
 		opts = append(opts, kgo.ConsumerGroup(c.groupID))
 		if c.commits() {

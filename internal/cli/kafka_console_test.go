@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestKafkaConsole(t *testing.T) {
@@ -198,3 +201,33 @@ func TestKafkaConsoleOptions(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o600) }
+
+// A console consumer started before anything wrote to its topic creates
+// it, as Kafka's consumer does by default (allow.auto.create.topics=true),
+// so it then reads from the topic's start; allow.auto.create.topics=false
+// leaves it alone.
+func TestKafkaConsoleConsumerCreatesItsTopic(t *testing.T) {
+	c := newCluster(t, kfake.AllowAutoTopicCreation())
+	exists := func(topic string) bool {
+		t.Helper()
+		cl, err := kgo.NewClient(kgo.SeedBrokers(c.addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		td, err := kadm.NewClient(cl).ListTopics(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return td.Has(topic)
+	}
+	c.run("", "kafka-console-consumer.sh", "--bootstrap-server", c.addr, "--topic", "kept", "--timeout-ms", "300",
+		"--consumer-property", "allow.auto.create.topics=false")
+	if exists("kept") {
+		t.Error("allow.auto.create.topics=false created the topic")
+	}
+	c.run("", "kafka-console-consumer.sh", "--bootstrap-server", c.addr, "--topic", "early", "--timeout-ms", "300")
+	if !exists("early") {
+		t.Error("the consumer did not create its topic")
+	}
+}

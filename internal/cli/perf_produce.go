@@ -188,7 +188,9 @@ func perfProduce(ctx context.Context, e *env, args []string) int {
 		return e.fail(err)
 	}
 	part, _ := pp.kgoPartitioner()
-	cl, err := e.newClient(e.seedBrokers(*pp.bootstrap, p), p, roleProducer, kgo.RecordPartitioner(part))
+	// Kafka's producer lets the broker create a missing topic
+	// (auto.create.topics.enable), as the usual benchmark recipe expects.
+	cl, err := e.newClient(e.seedBrokers(*pp.bootstrap, p), p, roleProducer, kgo.RecordPartitioner(part), kgo.AllowAutoTopicCreation())
 	if err != nil {
 		return e.fail(err)
 	}

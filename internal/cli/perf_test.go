@@ -41,6 +41,13 @@ func TestPerfProduce(t *testing.T) {
 		matchLines(t, out, sprintf(totalLine, 100))
 	})
 
+	t.Run("a topic that does not exist yet is created, as Kafka's producer lets the broker do", func(t *testing.T) {
+		auto := newCluster(t, kfake.AllowAutoTopicCreation())
+		out := auto.run("", "kafka-producer-perf-test.sh", "--topic", "fresh", "--num-records", "20", "--record-size", "10",
+			"--throughput", "-1", "--producer-props", "bootstrap.servers="+auto.addr).ok(t)
+		matchLines(t, out, sprintf(totalLine, 20))
+	})
+
 	t.Run("--json", func(t *testing.T) {
 		r := c.run("", "samsa", "perf", "produce", "--topic", "bench", "--num-records", "50", "--record-size", "10", "--json")
 		var s perfSummary
