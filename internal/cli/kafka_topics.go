@@ -94,20 +94,20 @@ func kafkaTopics(ctx context.Context, e *env, args []string) int {
 	return topicsExit(e, err)
 }
 
-// illegalArg is Kafka's IllegalArgumentException: printed alone on stderr.
+// illegalArg is Kafka's IllegalArgumentException. ConfigCommand prints
+// it alone on stderr; TopicCommand, which catches every error its
+// commands throw, prints it as any other (topicsExit).
 type illegalArg struct{ msg string }
 
 func (e *illegalArg) Error() string { return e.msg }
 
-// topicsExit prints err the way TopicCommand does and returns the exit code.
+// topicsExit prints err the way TopicCommand does, on stdout after
+// "Error while executing topic command : " (a bad value given on the
+// command line, an unknown topic or a broker's refusal alike), and returns
+// the exit code.
 func topicsExit(e *env, err error) int {
 	if err == nil {
 		return 0
-	}
-	var ia *illegalArg
-	if errors.As(err, &ia) {
-		fmt.Fprintln(e.stderr, ia.msg)
-		return 1
 	}
 	fmt.Fprintf(e.stdout, "Error while executing topic command : %v\n", err)
 	return 1

@@ -109,8 +109,8 @@ func TestKafkaTopics(t *testing.T) {
 			t.Fatalf("stdout %q", out)
 		}
 		r := kt("--describe", "--topic", "test").wantCode(t, 1)
-		if r.stderr != "Topic 'test' does not exist as expected\n" {
-			t.Fatalf("stderr %q", r.stderr)
+		if r.stdout != "Error while executing topic command : Topic 'test' does not exist as expected\n" {
+			t.Fatalf("stdout %q", r.stdout)
 		}
 		kt("--delete", "--topic", "test", "--if-exists").ok(t)
 		kt("--describe", "--topic", "test", "--if-exists").ok(t)
@@ -143,14 +143,14 @@ func TestKafkaTopics(t *testing.T) {
 		}
 	})
 
-	t.Run("bad values are Kafka's IllegalArgument errors", func(t *testing.T) {
+	t.Run("bad values are Kafka's IllegalArgument errors, printed as TopicCommand prints every error", func(t *testing.T) {
 		r := kt("--create", "--topic", "x", "--partitions", "0").wantCode(t, 1)
-		if r.stderr != "The partitions must be greater than 0\n" {
-			t.Fatalf("stderr %q", r.stderr)
+		if r.stdout != "Error while executing topic command : The partitions must be greater than 0\n" {
+			t.Fatalf("stdout %q", r.stdout)
 		}
 		r = kt("--create", "--topic", "x", "--config", "retention.ms").wantCode(t, 1)
-		if !strings.Contains(r.stderr, `all configs to be added must be in the format "key=val"`) {
-			t.Fatalf("stderr %q", r.stderr)
+		if !strings.Contains(r.stdout, `all configs to be added must be in the format "key=val"`) {
+			t.Fatalf("stdout %q", r.stdout)
 		}
 	})
 }
