@@ -339,6 +339,7 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 	}
 	img := h.image()
 	leaders := map[int32]bool{}
+	var served []*sessionPartition // partitions of an incremental session that returned records
 	for i := range plan.items {
 		it := &plan.items[i]
 		res := &pass.results[i]
@@ -375,9 +376,13 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 			s := it.session
 			s.highWatermark, s.lastStableOffset, s.respLogStart, s.errorCode, s.told =
 				rp.highWatermark, rp.lastStableOffset, rp.logStartOffset, rp.errorCode, true
+			if plan.incremental && rp.records.Size > 0 {
+				served = append(served, s)
+			}
 		}
 		appendFetchPartition(resp, it.key, rp)
 	}
+	plan.session.moveToBack(served)
 	for id := range leaders {
 		if b, ok := img.Broker(id); ok {
 			if e, ok := b.Endpoint(c.Conn.Listener); ok {

@@ -149,6 +149,28 @@ func (fs *fetchSession) upsert(sp sessionPartition) *sessionPartition {
 	return &p
 }
 
+// moveToBack moves the partitions that returned records to the end of the
+// session's fetch order, keeping the others' order, as Kafka's sessions do:
+// the next fetch reads the partitions that got nothing first, so one with a
+// backlog larger than max_bytes does not starve those after it. A nil
+// session does nothing.
+func (fs *fetchSession) moveToBack(served []*sessionPartition) {
+	if fs == nil || len(served) == 0 {
+		return
+	}
+	moved := make(map[*sessionPartition]bool, len(served))
+	for _, p := range served {
+		moved[p] = true
+	}
+	kept := fs.partitions[:0:0]
+	for _, p := range fs.partitions {
+		if !moved[p] {
+			kept = append(kept, p)
+		}
+	}
+	fs.partitions = append(kept, served...)
+}
+
 // forget removes a partition from the session.
 func (fs *fetchSession) forget(k sessionKey) {
 	if _, ok := fs.index[k]; !ok {

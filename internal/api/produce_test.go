@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -392,5 +393,60 @@ func TestFetchMinBytesCountsWhatLimitsCut(t *testing.T) {
 		if len(resp.Topics[0].Partitions[0].RecordBatches) == 0 {
 			t.Errorf("%s: no records", tc.name)
 		}
+	}
+}
+
+// A session's partitions that returned records go to the back of its fetch
+// order, as in Kafka, so a partition with a backlog larger than max_bytes
+// does not starve the ones after it.
+func TestFetchSessionRotatesPartitionsThatReturnedRecords(t *testing.T) {
+	c := clustertest.Start(t)
+	c.CreateTopic(t, "rot", 3, 1, nil)
+	w := c.Client(t, kgo.DefaultProduceTopic("rot"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for p := range int32(3) {
+		for range 3 {
+			produceAll(t, w, &kgo.Record{Partition: p, Value: []byte("x")})
+		}
+	}
+	cl := pinned(t, c)
+	fetch := func(sessionID, epoch int32) (*kmsg.FetchResponse, []int32) {
+		t.Helper()
+		req := kmsg.NewPtrFetchRequest()
+		req.SessionID, req.SessionEpoch, req.MaxBytes = sessionID, epoch, 1 // one batch at most (KIP-74)
+		if epoch == 0 {
+			rt := kmsg.NewFetchRequestTopic()
+			rt.Topic = "rot"
+			for p := range int32(3) {
+				rp := kmsg.NewFetchRequestTopicPartition()
+				rp.Partition, rp.PartitionMaxBytes = p, 1<<20
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			req.Topics = append(req.Topics, rt)
+		}
+		resp, err := req.RequestWith(ctxT(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var withRecords []int32
+		for _, rt := range resp.Topics {
+			for _, rp := range rt.Partitions {
+				if len(rp.RecordBatches) > 0 {
+					withRecords = append(withRecords, rp.Partition)
+				}
+			}
+		}
+		return resp, withRecords
+	}
+	full, got := fetch(0, 0)
+	if full.SessionID == 0 || !slices.Equal(got, []int32{0}) {
+		t.Fatalf("opening fetch: session %d, records from %v; want a session, records from [0]", full.SessionID, got)
+	}
+	var order []int32
+	for epoch := int32(1); epoch <= 3; epoch++ {
+		_, got := fetch(full.SessionID, epoch)
+		order = append(order, got...)
+	}
+	if !slices.Equal(order, []int32{0, 1, 2}) {
+		t.Fatalf("incremental fetches returned records from %v, want [0 1 2]: each partition in turn", order)
 	}
 }
