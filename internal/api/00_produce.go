@@ -101,6 +101,8 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		resp.Topics = append(resp.Topics, ot)
 	}
 
+	h.produceLeaderEndpoints(img, c.Conn.Listener, resp)
+
 	// A client over its producer_byte_rate is told its throttle time, and
 	// nothing more is read from it until that has passed, counted from
 	// now (KIP-219; requests it pipelined behind this one wait too).
@@ -144,11 +146,11 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 	return reply, nil
 }
 
-// lookupProduce finds the partition a produce names, by topic id from v13.
 // adminClientID is the client id Kafka lets append to internal topics (its
 // own admin tools' writes to __consumer_offsets).
 const adminClientID = "__admin_client"
 
+// lookupProduce finds the partition a produce names, by topic id from v13.
 func (h *Handler) lookupProduce(img *metadata.Image, rt *kmsg.ProduceRequestTopic, part int32) (*partition.Partition, *kerr.Error) {
 	if rt.TopicID != metadata.ZeroUUID {
 		return h.cfg.Partitions.LookupID(img, rt.TopicID, part)
@@ -180,4 +182,32 @@ func produceTopicName(img *metadata.Image, rt *kmsg.ProduceRequestTopic) string 
 		}
 	}
 	return rt.Topic
+}
+
+// produceLeaderEndpoints lists, from v10 on (KIP-951), the endpoints of the
+// leaders named in NOT_LEADER_OR_FOLLOWER answers, on the listener the
+// client came in on, so it can move without a metadata refresh.
+func (h *Handler) produceLeaderEndpoints(img *metadata.Image, listener string, resp *kmsg.ProduceResponse) {
+	seen := map[int32]bool{}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			id := p.CurrentLeader.LeaderID
+			if p.ErrorCode != kerr.NotLeaderForPartition.Code || id < 0 || seen[id] {
+				continue
+			}
+			seen[id] = true
+			b, ok := img.Broker(id)
+			if !ok {
+				continue
+			}
+			if e, ok := b.Endpoint(listener); ok {
+				rb := kmsg.NewProduceResponseBroker()
+				rb.NodeID, rb.Host, rb.Port = id, e.Host, e.Port
+				if b.Rack != "" {
+					rb.Rack = kmsg.StringPtr(b.Rack)
+				}
+				resp.Brokers = append(resp.Brokers, rb)
+			}
+		}
+	}
 }
