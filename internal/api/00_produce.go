@@ -101,8 +101,6 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		resp.Topics = append(resp.Topics, ot)
 	}
 
-	h.produceLeaderEndpoints(img, c.Conn.Listener, resp)
-
 	// A client over its producer_byte_rate is told its throttle time, and
 	// nothing more is read from it until that has passed, counted from
 	// now (KIP-219; requests it pipelined behind this one wait too).
@@ -159,7 +157,11 @@ func (h *Handler) lookupProduce(img *metadata.Image, rt *kmsg.ProduceRequestTopi
 }
 
 // produceError fills a partition's error, naming the current leader when
-// the client must move (KIP-951).
+// the client must move (KIP-951). The response's leader endpoints are left
+// out: with them franz-go moves the partition without a metadata refresh,
+// and in a fault test, after the leader it moved to was cut off, it went on
+// dialling that leader for over a minute without asking for metadata.
+// Without them clients refresh their metadata, as before.
 func (h *Handler) produceError(img *metadata.Image, out *kmsg.ProduceResponseTopicPartition, rt *kmsg.ProduceRequestTopic, code *kerr.Error, msg string) {
 	out.ErrorCode = code.Code
 	if msg != "" {
@@ -182,32 +184,4 @@ func produceTopicName(img *metadata.Image, rt *kmsg.ProduceRequestTopic) string 
 		}
 	}
 	return rt.Topic
-}
-
-// produceLeaderEndpoints lists, from v10 on (KIP-951), the endpoints of the
-// leaders named in NOT_LEADER_OR_FOLLOWER answers, on the listener the
-// client came in on, so it can move without a metadata refresh.
-func (h *Handler) produceLeaderEndpoints(img *metadata.Image, listener string, resp *kmsg.ProduceResponse) {
-	seen := map[int32]bool{}
-	for _, t := range resp.Topics {
-		for _, p := range t.Partitions {
-			id := p.CurrentLeader.LeaderID
-			if p.ErrorCode != kerr.NotLeaderForPartition.Code || id < 0 || seen[id] {
-				continue
-			}
-			seen[id] = true
-			b, ok := img.Broker(id)
-			if !ok {
-				continue
-			}
-			if e, ok := b.Endpoint(listener); ok {
-				rb := kmsg.NewProduceResponseBroker()
-				rb.NodeID, rb.Host, rb.Port = id, e.Host, e.Port
-				if b.Rack != "" {
-					rb.Rack = kmsg.StringPtr(b.Rack)
-				}
-				resp.Brokers = append(resp.Brokers, rb)
-			}
-		}
-	}
 }

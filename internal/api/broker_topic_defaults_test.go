@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/clustertest"
-	"github.com/samsa-io/samsa/internal/record"
 )
 
 // A topic-config default set on one broker's resource (kafka-configs.sh
@@ -228,31 +226,4 @@ func TestBrokerConfigsChangeOnlyThroughTheirBroker(t *testing.T) {
 	}
 	check("incremental, broker b", iresp.Resources[0].ErrorCode, iresp.Resources[0].ErrorMessage, kerr.InvalidRequest.Code, wantUnexpected)
 	check("incremental, broker a itself", iresp.Resources[1].ErrorCode, iresp.Resources[1].ErrorMessage, 0, "")
-}
-
-// A produce sent to a broker that does not lead the partition names the
-// leader and, from v10 on, its endpoint on the client's listener (KIP-951),
-// so the client moves without a metadata refresh.
-func TestProduceToAFollowerNamesTheLeader(t *testing.T) {
-	c := clustertest.StartN(t, 2)
-	a, b := c.Node(0).ID, c.Node(1).ID
-	cl := c.Client(t)
-	createPlaced(t, cl, "led", []int32{b})
-	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = 1, 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = "led"
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = batch(t, 1, record.CodecNone, -1, -1, -1)
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	raw := dialRaw(t, c) // broker a
-	resp := raw.roundTrip(t, req, 11).(*kmsg.ProduceResponse)
-	p := resp.Topics[0].Partitions[0]
-	if p.ErrorCode != kerr.NotLeaderForPartition.Code || p.CurrentLeader.LeaderID != b {
-		t.Fatalf("produce to broker %d: %v, current leader %+v; want NOT_LEADER_OR_FOLLOWER naming %d", a, kerr.ErrorForCode(p.ErrorCode), p.CurrentLeader, b)
-	}
-	if len(resp.Brokers) != 1 || resp.Brokers[0].NodeID != b || net.JoinHostPort(resp.Brokers[0].Host, strconv.Itoa(int(resp.Brokers[0].Port))) != c.Addrs()[1] {
-		t.Fatalf("leader endpoints %+v, want broker %d at %s", resp.Brokers, b, c.Addrs()[1])
-	}
 }
