@@ -66,13 +66,7 @@ func (h *Handler) alterConfigs(ctx context.Context, c *call) (wire.Reply, error)
 		}
 	}
 	resp := kmsg.NewPtrAlterConfigsResponse()
-	for i := range req.Resources {
-		if out, ok := local[i]; ok {
-			resp.Resources = append(resp.Resources, out)
-		} else if len(remote) > 0 {
-			resp.Resources, remote = append(resp.Resources, remote[0]), remote[1:]
-		}
-	}
+	resp.Resources = inRequestOrder(len(req.Resources), local, remote)
 	return c.respond(resp), nil
 }
 

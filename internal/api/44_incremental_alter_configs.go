@@ -71,13 +71,7 @@ func (h *Handler) incrementalAlterConfigs(ctx context.Context, c *call) (wire.Re
 		}
 	}
 	resp := kmsg.NewPtrIncrementalAlterConfigsResponse()
-	for i := range req.Resources {
-		if out, ok := local[i]; ok {
-			resp.Resources = append(resp.Resources, out)
-		} else if len(remote) > 0 {
-			resp.Resources, remote = append(resp.Resources, remote[0]), remote[1:]
-		}
-	}
+	resp.Resources = inRequestOrder(len(req.Resources), local, remote)
 	return c.respond(resp), nil
 }
 

@@ -27,3 +27,18 @@ func (h *Handler) forward(ctx context.Context, req kmsg.Request, timeoutMillis i
 }
 
 var errTimedOut = kerr.RequestTimedOut
+
+// inRequestOrder merges the answers to a request of n items: local holds
+// those answered here, by index; remote, in order, those the controller
+// answered for the rest.
+func inRequestOrder[T any](n int, local map[int]T, remote []T) []T {
+	out := make([]T, 0, n)
+	for i := range n {
+		if a, ok := local[i]; ok {
+			out = append(out, a)
+		} else if len(remote) > 0 {
+			out, remote = append(out, remote[0]), remote[1:]
+		}
+	}
+	return out
+}
