@@ -58,6 +58,8 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		ot := kmsg.NewProduceResponseTopic()
 		ot.Topic, ot.TopicID = rt.Topic, rt.TopicID
 		ot.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
+		name := produceTopicName(img, &rt)
+		internal := metadata.IsInternalTopic(name) && c.ClientID != adminClientID
 		for i, rp := range rt.Partitions {
 			out := &ot.Partitions[i]
 			*out = kmsg.NewProduceResponseTopicPartition()
@@ -72,7 +74,7 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 				failed = true
 				continue
 			}
-			if name := produceTopicName(img, &rt); !unknown && metadata.IsInternalTopic(name) && c.ClientID != adminClientID {
+			if internal && !unknown {
 				h.produceError(img, out, &rt, kerr.InvalidTopicException, "Cannot append to internal topic "+name)
 				failed = true
 				continue
