@@ -82,6 +82,7 @@ type Broker struct {
 	// from the metadata (tlsreload.go).
 	committedTLSMu sync.Mutex
 	committedTLS   map[string]string
+	connLimitsMu   sync.Mutex // one applyConnectionLimits at a time
 	reg            *registration
 	voterTurn      atomic.Uint32 // which voter a broker-only node asks next (controllerAddr)
 
@@ -159,6 +160,7 @@ func (b *Broker) open() error {
 	b.meta.Subscribe(pm.Apply)
 	b.meta.Subscribe(b.checkClusterID)
 	b.meta.Subscribe(b.followTLSConfigs)
+	b.meta.Subscribe(b.followConnectionLimits)
 
 	transport, err := b.transport()
 	if err != nil {
@@ -303,6 +305,7 @@ func (b *Broker) serve() {
 		ControllerID: b.activeControllerID,
 	})
 	b.applyCommittedTLS(true)
+	b.applyConnectionLimits()
 	b.server.Serve(h)
 	close(b.ready)
 	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())

@@ -30,15 +30,17 @@ func (b *Broker) bind() error {
 		return err
 	}
 	n := b.cfg.Network
-	serverCfg := func(ls []server.Listener, component string) server.Config {
+	serverCfg := func(ls []server.Listener, component, protected string) server.Config {
+		limits := b.serverLimits(config.Dynamic{}, protected)
 		return server.Config{
-			Listeners:           ls,
-			MaxRequestBytes:     n.SocketRequestMaxBytes,
-			IdleTimeout:         millis(n.ConnectionsMaxIdleMs),
-			RequestTimeout:      millis(int64(n.RequestTimeoutMs)),
-			MaxConnections:      int(n.MaxConnections),
-			MaxConnectionsPerIP: int(n.MaxConnectionsPerIP),
-			Logger:              b.log.With("component", component),
+			Listeners:         ls,
+			MaxRequestBytes:   n.SocketRequestMaxBytes,
+			IdleTimeout:       millis(n.ConnectionsMaxIdleMs),
+			RequestTimeout:    millis(int64(n.RequestTimeoutMs)),
+			QueuedMaxRequests: int(n.QueuedMaxRequests),
+			QueuedMaxBytes:    n.QueuedMaxRequestBytes,
+			Limits:            &limits,
+			Logger:            b.log.With("component", component),
 		}
 	}
 	learner := !b.isVoter()
@@ -63,7 +65,7 @@ func (b *Broker) bind() error {
 		}
 		clientLns = append(clientLns, sl)
 	}
-	b.server = server.New(serverCfg(clientLns, "server"))
+	b.server = server.New(serverCfg(clientLns, "server", b.protectedListener()))
 	if err := b.server.Listen(); err != nil {
 		return err
 	}
@@ -83,7 +85,7 @@ func (b *Broker) bind() error {
 		b.muxes = append(b.muxes, m)
 		b.raftLn, b.raftAddr = m.raft, l.Addr()
 		sl.Ln, sl.TLS = m.kafka, nil // the mux runs the handshake
-		b.ctrlServer = server.New(serverCfg([]server.Listener{sl}, "controller-server"))
+		b.ctrlServer = server.New(serverCfg([]server.Listener{sl}, "controller-server", ""))
 		if err := b.ctrlServer.Listen(); err != nil {
 			return err
 		}

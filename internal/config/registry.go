@@ -206,8 +206,14 @@ func ValidateBrokerConfig(name, value string) error {
 	if !ok {
 		return &Error{Keys: []string{name}, Msg: "Unknown broker config name: " + name}
 	}
-	_, err := d.parseValue(value)
-	return err
+	if _, err := d.parseValue(value); err != nil {
+		return err
+	}
+	if base == "max.connections.per.ip.overrides" {
+		_, err := parseIPOverrides(value)
+		return err
+	}
+	return nil
 }
 
 // IsListConfig reports whether a topic or broker setting is of list type,

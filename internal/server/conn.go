@@ -195,11 +195,10 @@ func (c *conn) readLoop() error {
 		if err != nil {
 			return err
 		}
-		frame, err := readFrame(c.br, size)
-		if err != nil {
-			return fmt.Errorf("read %d-byte frame: %w", size, err)
+		reply, err := c.readAndHandle(size, received)
+		if errors.Is(err, errStopped) {
+			return nil
 		}
-		reply, err := c.handle(frame, received)
 		if err != nil {
 			return err
 		}
@@ -218,6 +217,23 @@ func (c *conn) readLoop() error {
 			return c.ctx.Err()
 		}
 	}
+}
+
+// readAndHandle reads the body of a size-byte frame once the server's
+// request queue has room for it, and handles it. The frame's deadline
+// starts again when it may be read.
+func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, error) {
+	q := c.srv.queue
+	if !q.acquire(c.ctx, c.stopping, int64(size)) {
+		return wire.Reply{}, errStopped
+	}
+	defer q.release(int64(size))
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.RequestTimeout))
+	frame, err := readFrame(c.br, size)
+	if err != nil {
+		return wire.Reply{}, fmt.Errorf("read %d-byte frame: %w", size, err)
+	}
+	return c.handle(frame, received)
 }
 
 // handle parses the header and runs the handler's synchronous part. A panic

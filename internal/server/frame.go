@@ -30,6 +30,7 @@ var (
 	errFrameSize  = errors.New("request frame size out of bounds")
 	errHeader     = errors.New("malformed request header")
 	errUnknownAPI = errors.New("unsupported api key or version")
+	errStopped    = errors.New("connection stopped while its request waited for the request queue")
 )
 
 // readSize reads a frame's 4-byte size prefix and checks it against the

@@ -54,14 +54,15 @@ type Listener struct {
 
 // Config configures a Server. Zero values take the documented defaults.
 type Config struct {
-	Listeners           []Listener
-	MaxRequestBytes     int32         // socket.request.max.bytes; default 104857600
-	IdleTimeout         time.Duration // connections.max.idle.ms; default 10 min
-	RequestTimeout      time.Duration // first to last byte of a frame, and per response write; default 30 s
-	MaxInFlight         int           // replies queued per connection before reading pauses; default 100
-	MaxConnections      int           // 0 = unlimited
-	MaxConnectionsPerIP int           // 0 = unlimited
-	Logger              *slog.Logger
+	Listeners         []Listener
+	MaxRequestBytes   int32         // socket.request.max.bytes; default 104857600
+	IdleTimeout       time.Duration // connections.max.idle.ms; default 10 min
+	RequestTimeout    time.Duration // first to last byte of a frame, and per response write; default 30 s
+	MaxInFlight       int           // replies queued per connection before reading pauses; default 100
+	QueuedMaxRequests int           // queued.max.requests: requests read and not yet handled, across connections; 0 = no bound
+	QueuedMaxBytes    int64         // queued.max.request.bytes: their bytes; 0 or less = no bound
+	Limits            *Limits       // connection limits; nil is NoLimits
+	Logger            *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -86,17 +87,24 @@ func (c *Config) setDefaults() {
 type Server struct {
 	cfg     Config
 	handler wire.Handler // set by Serve, before any connection is accepted
+	queue   *queue
 	log     *slog.Logger
 
 	ctx    context.Context // cancelled by Close: ends waits and connections
 	cancel context.CancelFunc
 	nextID atomic.Uint64
 
-	mu        sync.Mutex // guards the fields below
-	listeners []net.Listener
-	conns     map[*conn]struct{}
-	perIP     map[string]int
-	stopping  bool
+	mu           sync.Mutex // guards the fields below
+	listeners    []net.Listener
+	conns        map[*conn]struct{}
+	perIP        map[string]int
+	perListener  map[string]int
+	limits       Limits
+	serverRate   *bucket            // limits.CreationRate
+	listenerRate map[string]*bucket // each listener's CreationRate
+	changed      chan struct{}      // closed when a connection closes or the limits change
+	waiting      int                // accepted connections waiting for a slot or a rate
+	stopping     bool
 
 	accepting sync.WaitGroup // accept loops
 	serving   sync.WaitGroup // connection goroutines
@@ -106,13 +114,23 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	limits := NoLimits()
+	if cfg.Limits != nil {
+		limits = *cfg.Limits
+	}
 	return &Server{
-		cfg:    cfg,
-		log:    cfg.Logger,
-		ctx:    ctx,
-		cancel: cancel,
-		conns:  make(map[*conn]struct{}),
-		perIP:  make(map[string]int),
+		cfg:          cfg,
+		queue:        newQueue(cfg.QueuedMaxRequests, cfg.QueuedMaxBytes),
+		log:          cfg.Logger,
+		ctx:          ctx,
+		cancel:       cancel,
+		conns:        make(map[*conn]struct{}),
+		perIP:        make(map[string]int),
+		perListener:  make(map[string]int),
+		limits:       limits,
+		serverRate:   newBucket(limits.CreationRate),
+		listenerRate: make(map[string]*bucket),
+		changed:      make(chan struct{}),
 	}
 }
 
@@ -193,22 +211,30 @@ func (s *Server) acceptLoop(l *Listener, ln net.Listener) {
 	}
 }
 
-// admit registers a new connection and starts its goroutines, or refuses it
-// when a connection limit is reached.
+// admit registers a new connection and starts its goroutines once the
+// limits let it in (see Limits), or closes it when its address has as many
+// connections as it may.
 func (s *Server) admit(l *Listener, nc net.Conn) {
+	if !s.waitToAdmit(l) {
+		nc.Close()
+		return
+	}
 	ip := remoteIP(nc)
 	s.mu.Lock()
-	if s.stopping ||
-		(s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections) ||
-		(s.cfg.MaxConnectionsPerIP > 0 && s.perIP[ip] >= s.cfg.MaxConnectionsPerIP) {
+	if s.stopping || s.overIPLimit(ip) {
+		stopping, max := s.stopping, s.limits.perIP(ip)
 		s.mu.Unlock()
-		s.log.Debug("connection refused by limit", "remote", nc.RemoteAddr().String())
+		if !stopping {
+			s.log.Info("connection refused: too many connections from its address", "listener", l.Name,
+				"remote", nc.RemoteAddr().String(), "max", max)
+		}
 		nc.Close()
 		return
 	}
 	c := newConn(s, l, nc)
 	s.conns[c] = struct{}{}
 	s.perIP[ip]++
+	s.perListener[l.Name]++
 	s.serving.Add(1)
 	s.mu.Unlock()
 	go c.serve()
@@ -221,6 +247,10 @@ func (s *Server) forget(c *conn) {
 	if s.perIP[ip]--; s.perIP[ip] <= 0 {
 		delete(s.perIP, ip)
 	}
+	if s.perListener[c.info.Listener]--; s.perListener[c.info.Listener] <= 0 {
+		delete(s.perListener, c.info.Listener)
+	}
+	s.broadcast()
 	s.mu.Unlock()
 	s.serving.Done()
 }
@@ -230,6 +260,7 @@ func (s *Server) forget(c *conn) {
 func (s *Server) StopReading() {
 	s.mu.Lock()
 	s.stopping = true
+	s.broadcast()
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)

@@ -1,0 +1,61 @@
+package config
+
+import (
+	"maps"
+	"testing"
+)
+
+func TestConnectionLimitsPrecedence(t *testing.T) {
+	b := mustFromMap(t, map[string]string{
+		"listeners":                               "PLAINTEXT://127.0.0.1:9092,REPLICATION://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093",
+		"listener.security.protocol.map":          "PLAINTEXT:PLAINTEXT,REPLICATION:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"inter.broker.listener.name":              "REPLICATION",
+		"max.connections":                         "100",
+		"max.connections.per.ip":                  "10",
+		"max.connections.per.ip.overrides":        "10.0.0.1:20",
+		"listener.name.plaintext.max.connections": "50",
+	})
+	static := b.ConnectionLimits(Dynamic{})
+	if static.MaxConnections != 100 || static.MaxConnectionsPerIP != 10 || static.MaxConnectionCreationRate != 2147483647 {
+		t.Errorf("static limits: %+v", static)
+	}
+	if !maps.Equal(static.MaxConnectionsPerIPByHost, map[string]int32{"10.0.0.1": 20}) {
+		t.Errorf("static overrides: %v", static.MaxConnectionsPerIPByHost)
+	}
+	if got := static.Listeners; len(got) != 1 || got["PLAINTEXT"] != (ListenerConnectionLimits{50, -1}) {
+		t.Errorf("static listener limits: %v", got)
+	}
+
+	dyn := Dynamic{
+		PerBroker: map[string]string{"max.connections": "300", "listener.name.replication.max.connection.creation.rate": "5"},
+		ClusterDefault: map[string]string{"max.connections": "200", "max.connection.creation.rate": "30",
+			"max.connections.per.ip.overrides": "", "listener.name.plaintext.max.connections": "60"},
+	}
+	got := b.ConnectionLimits(dyn)
+	if got.MaxConnections != 300 {
+		t.Errorf("max.connections = %d; this broker's value must beat the cluster-wide one", got.MaxConnections)
+	}
+	if got.MaxConnectionCreationRate != 30 || got.MaxConnectionsPerIP != 10 {
+		t.Errorf("creation rate %d, per ip %d; want the cluster-wide 30 and the static 10", got.MaxConnectionCreationRate, got.MaxConnectionsPerIP)
+	}
+	if len(got.MaxConnectionsPerIPByHost) != 0 {
+		t.Errorf("overrides %v; an empty dynamic value clears the static one", got.MaxConnectionsPerIPByHost)
+	}
+	want := map[string]ListenerConnectionLimits{"PLAINTEXT": {60, -1}, "REPLICATION": {-1, 5}}
+	if !maps.Equal(got.Listeners, want) {
+		t.Errorf("listener limits %v, want %v", got.Listeners, want)
+	}
+}
+
+func TestValidateIPOverrides(t *testing.T) {
+	for _, v := range []string{"", "localhost:5", "10.0.0.1:0,[::1]:3", "a:1, b:2"} {
+		if err := ValidateBrokerConfig("max.connections.per.ip.overrides", v); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	for _, v := range []string{"localhost", "host:x", "host:-1", ":4"} {
+		if err := ValidateBrokerConfig("max.connections.per.ip.overrides", v); err == nil {
+			t.Errorf("%q accepted", v)
+		}
+	}
+}
