@@ -387,8 +387,14 @@ func (m *Manager) Run(ctx context.Context) {
 	lc := m.cfg.Broker.Log
 	retention := time.NewTicker(time.Duration(lc.RetentionCheckIntervalMs) * time.Millisecond)
 	defer retention.Stop()
-	checkpoint := time.NewTicker(time.Duration(lc.FlushOffsetCheckpointIntervalMs) * time.Millisecond)
-	defer checkpoint.Stop()
+	// log.flush.offset.checkpoint.interval.ms=0 checkpoints only when the
+	// broker stops, as Kafka's scheduler runs a task of period 0 once.
+	var checkpointed <-chan time.Time
+	if ms := lc.FlushOffsetCheckpointIntervalMs; ms > 0 {
+		checkpoint := time.NewTicker(time.Duration(ms) * time.Millisecond)
+		defer checkpoint.Stop()
+		checkpointed = checkpoint.C
+	}
 	lagMax := time.Duration(m.cfg.Broker.Replication.LagTimeMaxMs) * time.Millisecond
 	lagCheck := time.NewTicker(max(lagMax/2, 10*time.Millisecond))
 	defer lagCheck.Stop()
@@ -402,7 +408,7 @@ func (m *Manager) Run(ctx context.Context) {
 			return
 		case <-retention.C:
 			m.applyRetention()
-		case <-checkpoint.C:
+		case <-checkpointed:
 			m.checkpoint()
 		case <-lagCheck.C:
 			m.shrinkISRs(lagMax)
