@@ -40,6 +40,7 @@ func (b *Broker) bind() error {
 			QueuedMaxRequests: int(n.QueuedMaxRequests),
 			QueuedMaxBytes:    n.QueuedMaxRequestBytes,
 			Limits:            &limits,
+			FailedAuthDelay:   millis(int64(b.cfg.Security.FailedAuthenticationDelayMs)),
 			Logger:            b.log.With("component", component),
 		}
 	}

@@ -87,18 +87,35 @@ func (c *conn) authenticate() bool {
 	return true
 }
 
+// closeFailed closes a connection whose authentication failed, after
+// connection.failed.authentication.delay.ms (KIP-306), so that a client
+// retrying at once cannot keep the broker handshaking; stopping the
+// connection ends the wait.
+func (c *conn) closeFailed() {
+	if d := c.srv.cfg.FailedAuthDelay; d > 0 && !c.stopped.Load() {
+		c.srv.delayedCloses.Add(1)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-c.stopping:
+		case <-c.ctx.Done():
+		}
+		t.Stop()
+	}
+	c.cancel()
+	c.nc.Close()
+}
+
 // serve runs the reader in this goroutine and the writer in another, and
 // tears the connection down when both are done.
 func (c *conn) serve() {
 	defer c.srv.forget(c)
 	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
-		c.cancel()
-		c.nc.Close()
+		c.closeFailed()
 		return
 	}
 	if !c.authenticate() {
-		c.cancel()
-		c.nc.Close()
+		c.closeFailed()
 		return
 	}
 	written := make(chan struct{})

@@ -62,6 +62,7 @@ type Config struct {
 	QueuedMaxRequests int           // queued.max.requests: requests read and not yet handled, across connections; 0 = no bound
 	QueuedMaxBytes    int64         // queued.max.request.bytes: their bytes; 0 or less = no bound
 	Limits            *Limits       // connection limits; nil is NoLimits
+	FailedAuthDelay   time.Duration // connection.failed.authentication.delay.ms: before closing a connection that failed to authenticate
 	Logger            *slog.Logger
 }
 
@@ -90,9 +91,10 @@ type Server struct {
 	queue   *queue
 	log     *slog.Logger
 
-	ctx    context.Context // cancelled by Close: ends waits and connections
-	cancel context.CancelFunc
-	nextID atomic.Uint64
+	ctx           context.Context // cancelled by Close: ends waits and connections
+	cancel        context.CancelFunc
+	nextID        atomic.Uint64
+	delayedCloses atomic.Int64 // connections that failed to authenticate and were held before closing
 
 	mu           sync.Mutex // guards the fields below
 	listeners    []net.Listener

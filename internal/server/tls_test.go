@@ -155,3 +155,34 @@ func TestPrincipalFromClientCertificate(t *testing.T) {
 		h.mu.Unlock()
 	}
 }
+
+// A connection whose TLS handshake fails is closed only after
+// connection.failed.authentication.delay.ms (KIP-306), or when the server
+// stops.
+func TestFailedAuthenticationDelaysTheClose(t *testing.T) {
+	pki := authtest.New(t)
+	cert, err := tls.X509KeyPair(pki.ServerCert, pki.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := serveStub(t, Config{
+		Listeners:       []Listener{{Name: "SSL", Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}}},
+		RequestTimeout:  5 * time.Second,
+		FailedAuthDelay: time.Hour,
+	})
+	plain, err := net.Dial("tcp", s.Addrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	plain.Write(frame(1, 8, 0)) // not a TLS client hello
+	waitFor(t, func() bool { return s.delayedCloses.Load() == 1 })
+	s.mu.Lock()
+	open := len(s.conns)
+	s.mu.Unlock()
+	if open != 1 {
+		t.Fatalf("%d connections open while the failed one is held, want 1", open)
+	}
+	s.StopReading()
+	expectClosed(t, plain)
+}
