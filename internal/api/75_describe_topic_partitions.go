@@ -20,8 +20,6 @@ import (
 	"github.com/samsa-io/samsa/internal/wire"
 )
 
-const maxDescribePartitions = 2000
-
 func (h *Handler) describeTopicPartitions(_ context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.DescribeTopicPartitionsRequest)
 	resp := kmsg.NewPtrDescribeTopicPartitionsResponse()
@@ -36,9 +34,10 @@ func (h *Handler) describeTopicPartitions(_ context.Context, c *call) (wire.Repl
 		slices.Sort(names)
 		names = slices.Compact(names)
 	}
+	// max.request.partition.size.limit caps what a request may ask for.
 	limit := req.ResponsePartitionLimit
-	if limit <= 0 || limit > maxDescribePartitions {
-		limit = maxDescribePartitions
+	if most := h.cfg.Broker.Network.MaxRequestPartitionSizeLimit; limit <= 0 || limit > most {
+		limit = most
 	}
 	var firstPartition int32
 	if req.Cursor != nil {
