@@ -77,7 +77,7 @@ func (b *Broker) ApplyTLS(dynamic map[string]string) error {
 
 // followTLSConfigs applies this broker's committed dynamic configs to its SSL
 // listeners when their TLS settings change; a change of other configs
-// (log.cleaner.threads, say) does not re-read the keystores.
+// (log.retention.ms, say) does not re-read the keystores.
 func (b *Broker) followTLSConfigs(d *metadata.Delta, _ *metadata.Image) {
 	if d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] {
 		b.applyCommittedTLS(false)

@@ -216,8 +216,11 @@ func TestIsDynamicBrokerConfig(t *testing.T) {
 		{"min.insync.replicas", true, true},
 		{"num.io.threads", true, true},
 		{"max.connections", true, true},
-		{"listeners", true, false},
-		{"advertised.listeners", true, false},
+		{"producer.id.expiration.ms", true, true},
+		// Dynamic in Kafka, read only at startup by samsa (StartupOnly).
+		{"listeners", false, false},
+		{"advertised.listeners", false, false},
+		{"log.cleaner.threads", false, false},
 		{"num.partitions", false, false},
 		{"node.id", false, false},
 		{"ssl.keystore.location", false, false},
@@ -225,6 +228,8 @@ func TestIsDynamicBrokerConfig(t *testing.T) {
 		{"listener.name.external.max.connections", true, true},
 		{"listener.name.sasl_ssl.plain.sasl.jaas.config", true, false},
 		{"listener.name.external.num.partitions", false, false},
+		{"listener.name.external.log.retention.ms", false, false},
+		{"listener.name.external.ssl.principal.mapping.rules", false, false},
 		{"no.such.config", false, false},
 	}
 	for _, tc := range tests {

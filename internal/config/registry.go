@@ -115,19 +115,50 @@ var clusterLevelListenerConfigs = map[string]bool{
 // TLS keystore and truststore settings are dynamic only with a listener
 // prefix, and listener-prefixed settings are per broker except the
 // connection caps.
+//
+// Settings samsa reads only at startup (StartupOnly) are not dynamic,
+// though they are in Kafka: a value stored and never applied would mislead.
 func IsDynamicBrokerConfig(name string) (perBroker, clusterWide bool) {
 	if _, base, ok := splitListenerPrefix(name); ok {
 		d, known := brokerIndex[base]
-		if !known || d.Mode == ReadOnly {
+		if !known || d.Mode == ReadOnly || !listenerScoped(base) {
 			return false, false
 		}
 		return true, clusterLevelListenerConfigs[base]
 	}
 	d, ok := brokerIndex[name]
-	if !ok || d.Mode == ReadOnly || listenerOnlySecurity[name] {
+	if !ok || d.Mode == ReadOnly || listenerOnlySecurity[name] || startupOnly[name] != "" {
 		return false, false
 	}
 	return true, d.Mode == ClusterWide
+}
+
+// listenerScoped reports whether a setting may take a listener prefix: the
+// security settings and the connection limits, as Kafka's listener configs.
+func listenerScoped(base string) bool {
+	return strings.HasPrefix(base, "ssl.") || strings.HasPrefix(base, "sasl.") || clusterLevelListenerConfigs[base]
+}
+
+// startupOnly are the settings Kafka changes at run time that samsa reads
+// only when a broker starts, with what to do instead.
+var startupOnly = map[string]string{
+	"listeners":                         "samsa binds its listeners at startup",
+	"advertised.listeners":              "samsa registers its listeners at startup",
+	"listener.security.protocol.map":    "samsa binds its listeners at startup",
+	"log.cleaner.threads":               "samsa sets its log cleaner up at startup",
+	"log.cleaner.dedupe.buffer.size":    "samsa sets its log cleaner up at startup",
+	"log.cleaner.io.buffer.size":        "samsa sets its log cleaner up at startup",
+	"log.cleaner.io.buffer.load.factor": "samsa sets its log cleaner up at startup",
+	"log.cleaner.backoff.ms":            "samsa sets its log cleaner up at startup",
+}
+
+// StartupOnly reports why samsa cannot change name while a broker runs,
+// though Kafka can, or "" when that is not the reason.
+func StartupOnly(name string) string {
+	if why := startupOnly[name]; why != "" {
+		return why + ": set it in server.properties and restart the broker"
+	}
+	return ""
 }
 
 // BrokerSynonyms lists the broker settings that set the same value as name,

@@ -206,9 +206,18 @@ func (c *Controller) decideConfigs(img *metadata.Image, typ kmsg.ConfigResourceT
 			return nil, kerrf(kerr.InvalidConfig, "%v", err)
 		}
 	case resourceBroker:
+		cur := img.Configs(res)
 		for _, k := range sortedKeys(want) {
 			perBroker, clusterWide := config.IsDynamicBrokerConfig(k)
+			if v, stored := cur[k]; stored && v == want[k] {
+				// Kept as it was: a value stored before samsa stopped
+				// taking it at run time does not block other changes.
+				perBroker, clusterWide = true, true
+			}
 			if (name == "" && !clusterWide) || (name != "" && !perBroker) {
+				if why := config.StartupOnly(k); why != "" {
+					return nil, kerrf(kerr.InvalidRequest, "Cannot update these configs dynamically: %s (%s)", k, why)
+				}
 				level := "per-broker"
 				if name == "" {
 					level = "cluster-wide"

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,6 +387,44 @@ func TestIncrementalAlterConfigs(t *testing.T) {
 	req.Resources = append(req.Resources, r)
 	if code := ok(c.IncrementalAlterConfigs(ctx, req)).Resources[0].ErrorCode; code != kerr.InvalidRequest.Code {
 		t.Fatalf("static broker config altered: %v", kerr.ErrorForCode(code))
+	}
+}
+
+// A setting Kafka changes at run time but samsa reads only at startup is
+// refused with what to do instead; one stored before samsa refused it does
+// not block changes of others.
+func TestStartupOnlyBrokerConfigs(t *testing.T) {
+	c, l := newTestController(t, "")
+	ctx := context.Background()
+	alter := func(name, value string) (int16, string) {
+		req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		r := kmsg.NewIncrementalAlterConfigsRequestResource()
+		r.ResourceType = kmsg.ConfigResourceTypeBroker
+		op := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		op.Name, op.Op, op.Value = name, opSet, kmsg.StringPtr(value)
+		r.Configs = append(r.Configs, op)
+		req.Resources = append(req.Resources, r)
+		resp := ok(c.IncrementalAlterConfigs(ctx, req)).Resources[0]
+		if resp.ErrorMessage == nil {
+			return resp.ErrorCode, ""
+		}
+		return resp.ErrorCode, *resp.ErrorMessage
+	}
+	code, msg := alter("log.cleaner.threads", "4")
+	if code != kerr.InvalidRequest.Code || !strings.Contains(msg, "log.cleaner.threads") || !strings.Contains(msg, "server.properties") {
+		t.Fatalf("log.cleaner.threads: %v %q", kerr.ErrorForCode(code), msg)
+	}
+	c.mu.Lock()
+	err := c.propose(ctx, []metadata.Record{metadata.ConfigRecord{ResourceType: metadata.ResourceBroker, Name: "log.cleaner.threads", Value: "2"}})
+	c.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, msg := alter("log.retention.ms", "1000"); code != 0 {
+		t.Fatalf("with a stored log.cleaner.threads: %v %q", kerr.ErrorForCode(code), msg)
+	}
+	if got := l.Image().Configs(metadata.DefaultBrokerResource); got["log.retention.ms"] != "1000" || got["log.cleaner.threads"] != "2" {
+		t.Fatalf("configs %v", got)
 	}
 }
 

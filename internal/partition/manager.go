@@ -355,7 +355,7 @@ func (m *Manager) settingsFor(img *metadata.Image, topic string) (*settings, err
 	if err != nil {
 		return nil, fmt.Errorf("resolve config of topic %s: %w", topic, err)
 	}
-	return newSettings(t, int64(m.cfg.Broker.Txn.ProducerIDExpirationMs)), nil
+	return newSettings(t, m.cfg.Broker.ProducerIDExpirationMs(dyn)), nil
 }
 
 // applyConfigs re-resolves the configuration of partitions whose topic (or

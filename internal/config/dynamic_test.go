@@ -59,3 +59,26 @@ func TestValidateIPOverrides(t *testing.T) {
 		}
 	}
 }
+
+func TestProducerIDExpirationAtRunTime(t *testing.T) {
+	b := mustFromMap(t, map[string]string{"producer.id.expiration.ms": "1000"})
+	for _, tc := range []struct {
+		dyn  Dynamic
+		want int64
+	}{
+		{Dynamic{}, 1000},
+		{ClusterDynamic(map[string]string{"producer.id.expiration.ms": "2000"}), 2000},
+		{Dynamic{PerBroker: map[string]string{"producer.id.expiration.ms": "3000"},
+			ClusterDefault: map[string]string{"producer.id.expiration.ms": "2000"}}, 3000},
+	} {
+		if got := b.ProducerIDExpirationMs(tc.dyn); got != tc.want {
+			t.Errorf("%+v: %d, want %d", tc.dyn, got, tc.want)
+		}
+	}
+}
+
+func TestStartupOnlySays(t *testing.T) {
+	if StartupOnly("log.cleaner.threads") == "" || StartupOnly("node.id") != "" || StartupOnly("log.retention.ms") != "" {
+		t.Error("StartupOnly should explain log.cleaner.threads only")
+	}
+}

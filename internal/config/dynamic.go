@@ -79,3 +79,9 @@ func (b *Broker) dynamicInt32(name string, dyn Dynamic, def int32) int32 {
 	}
 	return def
 }
+
+// ProducerIDExpirationMs is producer.id.expiration.ms as it stands with
+// dyn: Kafka lets it change at run time, cluster-wide or for one broker.
+func (b *Broker) ProducerIDExpirationMs(dyn Dynamic) int64 {
+	return int64(b.dynamicInt32("producer.id.expiration.ms", dyn, b.Txn.ProducerIDExpirationMs))
+}
