@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/samsa-io/samsa/internal/config"
 	"github.com/samsa-io/samsa/internal/wire"
 )
 
@@ -88,7 +89,7 @@ func (h *Handler) checkIncrementalTLS(r *kmsg.IncrementalAlterConfigsRequestReso
 			remove = append(remove, cfg.Name)
 		case cfg.Op == kmsg.IncrementalAlterConfigOpSet && cfg.Value != nil:
 			set[cfg.Name] = *cfg.Value
-		case isTLSKey(cfg.Name):
+		case config.IsTLSSetting(cfg.Name):
 			return nil, kerr.InvalidRequest, "set " + cfg.Name + " whole (SET), not with APPEND or SUBTRACT"
 		}
 	}

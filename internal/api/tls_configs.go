@@ -1,7 +1,8 @@
 package api
 
 // Run-time changes of this broker's SSL listeners (Kafka's dynamic
-// listener.name.<listener>.ssl.* configs). AlterConfigs and
+// listener.name.<listener>.ssl.* configs, and ssl.* for every listener
+// that does not set a value with its prefix). AlterConfigs and
 // IncrementalAlterConfigs on this broker's own resource that touch them are
 // checked here before they go to the controller, since only this broker can
 // read its keystore files (INVALID_CONFIG otherwise, as Kafka answers), and
@@ -47,12 +48,6 @@ func (h *Handler) otherBroker(typ kmsg.ConfigResourceType, name string) (*kerr.E
 	return nil, ""
 }
 
-// isTLSKey reports whether a config is a listener's TLS setting.
-func isTLSKey(name string) bool {
-	_, ok := config.ListenerTLSKey(name)
-	return ok
-}
-
 // checkTLSChange checks a change of this broker's dynamic configs given as
 // the configs it sets and removes. It returns the dynamic configs the
 // broker would have, nil when the change touches no TLS setting, or an
@@ -60,10 +55,10 @@ func isTLSKey(name string) bool {
 func (h *Handler) checkTLSChange(set map[string]string, remove []string, replaceAll bool) (map[string]string, *kerr.Error, string) {
 	touches := false
 	for k := range set {
-		touches = touches || isTLSKey(k)
+		touches = touches || config.IsTLSSetting(k)
 	}
 	for _, k := range remove {
-		touches = touches || isTLSKey(k)
+		touches = touches || config.IsTLSSetting(k)
 	}
 	if !touches || h.cfg.TLS == nil {
 		return nil, nil, ""

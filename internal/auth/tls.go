@@ -48,12 +48,20 @@ func ServerTLSWith(b *config.Broker, dynamic map[string]string, listener string)
 }
 
 // withDynamic reads listener's ssl.* settings with the broker's dynamic
-// listener.name.<listener>.* values over its static ones.
+// values, in Kafka's order: a listener-prefixed value, dynamic or static,
+// before an unprefixed one, and at each of those a dynamic value before a
+// static one.
 func withDynamic(b *config.Broker, dynamic map[string]string, listener string) func(string) string {
 	static := settings(b, listener)
 	prefix := "listener.name." + strings.ToLower(listener) + "."
 	return func(key string) string {
 		if v, ok := dynamic[prefix+key]; ok {
+			return strings.TrimSpace(v)
+		}
+		if v, ok := b.Value(prefix + key); ok {
+			return strings.TrimSpace(v)
+		}
+		if v, ok := dynamic[key]; ok {
 			return strings.TrimSpace(v)
 		}
 		return static(key)

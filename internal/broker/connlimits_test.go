@@ -25,6 +25,12 @@ func answeredFrom(t *testing.T, addr, from string) bool {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	return answersApiVersions(conn)
+}
+
+// answersApiVersions reports whether an ApiVersions v0 request sent on conn
+// is answered within 10 s; conn closed by the broker is not.
+func answersApiVersions(conn net.Conn) bool {
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	req := binary.BigEndian.AppendUint32(nil, 10)
 	req = binary.BigEndian.AppendUint16(req, 18) // ApiVersions

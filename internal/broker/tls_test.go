@@ -269,3 +269,56 @@ func TestKeystoreChangesAtRunTime(t *testing.T) {
 		t.Fatal("after a restart the listener should show the keystore location set at run time")
 	}
 }
+
+// An unprefixed ssl.* setting changed on a broker applies to every SSL
+// listener that does not set it with its listener prefix, as in Kafka:
+// ssl.client.auth=required turns away clients without a certificate, and
+// listener.name.<l>.ssl.client.auth, dynamic or static, wins over it.
+func TestUnprefixedTLSSettingsAtRunTime(t *testing.T) {
+	pki := authtest.New(t)
+	clientCert, err := tls.X509KeyPair(pki.ClientCert, pki.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{
+		"listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:PLAINTEXT",
+		"ssl.keystore.type":              "PEM",
+		"ssl.keystore.location":          authtest.WriteFile(t, "broker.pem", pki.ServerKey, pki.ServerCert),
+		"ssl.truststore.type":            "PEM",
+		"ssl.truststore.location":        authtest.WriteFile(t, "ca.pem", pki.CA),
+	}), clustertest.WithClientOpts(kgo.DialTLSConfig(&tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{clientCert}})))
+	addr := c.Addrs()[0]
+	// anonymousServed reports whether a client without a certificate gets
+	// an ApiVersions answer.
+	anonymousServed := func() bool {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pki.Pool, ServerName: "127.0.0.1"})
+		if err != nil {
+			return false
+		}
+		defer conn.Close()
+		return answersApiVersions(conn)
+	}
+	alter := func(name, value string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resps, err := c.Admin(t).AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: name, Value: kadm.StringPtr(value)}}, 1)
+		if err == nil {
+			err = resps[0].Err
+		}
+		if err != nil {
+			t.Fatalf("%s=%s: %v", name, value, err)
+		}
+	}
+	if !anonymousServed() {
+		t.Fatal("ssl.client.auth=none at start, but a client without a certificate was turned away")
+	}
+	alter("ssl.client.auth", "required")
+	if anonymousServed() {
+		t.Fatal("after ssl.client.auth=required, a client without a certificate was served")
+	}
+	alter("listener.name.plaintext.ssl.client.auth", "none")
+	if !anonymousServed() {
+		t.Fatal("the listener's own ssl.client.auth=none should win over the broker's required")
+	}
+}

@@ -19,7 +19,9 @@ import (
 // applies them once committed, to connections that start afterwards. Setting
 // a location to the value it has re-reads the file: that is how a
 // certificate renewed in place is picked up. Dynamic values committed
-// before a restart apply when the broker starts serving.
+// before a restart apply when the broker starts serving. An unprefixed
+// ssl.* value (ssl.client.auth=required) applies to every listener without
+// a prefixed value of its own.
 // The connections this broker opens to other nodes' SSL listeners follow
 // the same settings of those listeners, as Kafka's inter-broker client does.
 

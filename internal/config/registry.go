@@ -60,12 +60,22 @@ func ListenerTLSKey(name string) (listener string, ok bool) {
 	return strings.ToUpper(l), ok && strings.HasPrefix(base, "ssl.")
 }
 
+// IsTLSSetting reports whether name is a TLS setting of a broker's SSL
+// listeners: listener.name.<listener>.ssl.* for one listener, or ssl.*
+// for every listener that does not set it with its prefix.
+func IsTLSSetting(name string) bool {
+	if _, ok := ListenerTLSKey(name); ok {
+		return true
+	}
+	return strings.HasPrefix(name, "ssl.")
+}
+
 // ListenerTLSSettings is the listeners' TLS settings among a broker's
 // dynamic configs.
 func ListenerTLSSettings(dynamic map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range dynamic {
-		if _, ok := ListenerTLSKey(k); ok {
+		if IsTLSSetting(k) {
 			out[k] = v
 		}
 	}
