@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"crypto/tls"
 	"fmt"
 	"slices"
 	"strings"
@@ -316,19 +315,10 @@ func TestFetchQuotaThrottles(t *testing.T) {
 // ssl.principal.mapping.rules turns CN=client into "client".
 func TestUserQuotaFollowsTheCertificate(t *testing.T) {
 	pki := authtest.New(t)
-	clientCert, err := tls.X509KeyPair(pki.ClientCert, pki.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := clustertest.Start(t, clustertest.WithProps(map[string]string{
-		"listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:PLAINTEXT",
-		"ssl.keystore.type":              "PEM",
-		"ssl.keystore.location":          authtest.WriteFile(t, "broker.pem", pki.ServerKey, pki.ServerCert),
-		"ssl.truststore.type":            "PEM",
-		"ssl.truststore.location":        authtest.WriteFile(t, "ca.pem", pki.CA),
-		"ssl.client.auth":                "required",
-		"ssl.principal.mapping.rules":    "RULE:^CN=([^,]*)$/$1/,DEFAULT",
-	}), clustertest.WithClientOpts(kgo.DialTLSConfig(&tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{clientCert}})))
+	c := clustertest.Start(t, clustertest.WithProps(pki.BrokerProps(t, "PLAINTEXT", map[string]string{
+		"ssl.client.auth":             "required",
+		"ssl.principal.mapping.rules": "RULE:^CN=([^,]*)$/$1/,DEFAULT",
+	})), clustertest.WithClientOpts(kgo.DialTLSConfig(pki.ClientTLS(t))))
 	c.CreateTopic(t, "mine", 1, 1, nil)
 	cl := c.Client(t, kgo.MaxVersions(kversion.V2_4_0()))
 	if errs := alterQuotas(t, c.Client(t), false, quotaEntry("producer_byte_rate", 1024, false, "user", "client")); errs[0] != nil {

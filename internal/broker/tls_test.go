@@ -29,18 +29,8 @@ import (
 // are told apart, and followers fetch from it through that same listener.
 func TestClusterOverMutualTLS(t *testing.T) {
 	pki := authtest.New(t)
-	clientCert, err := tls.X509KeyPair(pki.ClientCert, pki.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := clustertest.StartN(t, 3, clustertest.WithProps(map[string]string{
-		"listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:SSL",
-		"ssl.keystore.type":              "PEM",
-		"ssl.keystore.location":          authtest.WriteFile(t, "broker.pem", pki.ServerKey, pki.ServerCert),
-		"ssl.truststore.type":            "PEM",
-		"ssl.truststore.location":        authtest.WriteFile(t, "ca.pem", pki.CA),
-		"ssl.client.auth":                "required",
-	}), clustertest.WithClientOpts(kgo.DialTLSConfig(&tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{clientCert}})))
+	c := clustertest.StartN(t, 3, clustertest.WithProps(pki.BrokerProps(t, "SSL", map[string]string{"ssl.client.auth": "required"})),
+		clustertest.WithClientOpts(kgo.DialTLSConfig(pki.ClientTLS(t))))
 	c.AddBroker()
 
 	const topic, parts = "sealed", 4
@@ -276,17 +266,8 @@ func TestKeystoreChangesAtRunTime(t *testing.T) {
 // listener.name.<l>.ssl.client.auth, dynamic or static, wins over it.
 func TestUnprefixedTLSSettingsAtRunTime(t *testing.T) {
 	pki := authtest.New(t)
-	clientCert, err := tls.X509KeyPair(pki.ClientCert, pki.ClientKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := clustertest.Start(t, clustertest.WithProps(map[string]string{
-		"listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:PLAINTEXT",
-		"ssl.keystore.type":              "PEM",
-		"ssl.keystore.location":          authtest.WriteFile(t, "broker.pem", pki.ServerKey, pki.ServerCert),
-		"ssl.truststore.type":            "PEM",
-		"ssl.truststore.location":        authtest.WriteFile(t, "ca.pem", pki.CA),
-	}), clustertest.WithClientOpts(kgo.DialTLSConfig(&tls.Config{RootCAs: pki.Pool, Certificates: []tls.Certificate{clientCert}})))
+	c := clustertest.Start(t, clustertest.WithProps(pki.BrokerProps(t, "PLAINTEXT", nil)),
+		clustertest.WithClientOpts(kgo.DialTLSConfig(pki.ClientTLS(t))))
 	addr := c.Addrs()[0]
 	// anonymousServed reports whether a client without a certificate gets
 	// an ApiVersions answer.

@@ -5,9 +5,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"maps"
 	"math/big"
 	"net"
 	"os"
@@ -88,4 +90,32 @@ func WriteFile(t testing.TB, name string, parts ...[]byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// BrokerProps are the server.properties of a broker whose PLAINTEXT
+// listener speaks SSL with p's broker certificate and trusts p's authority
+// (for client certificates, once ssl.client.auth asks for them), merged
+// with extra. The controller listener speaks ctrlProtocol.
+func (p *PKI) BrokerProps(t testing.TB, ctrlProtocol string, extra map[string]string) map[string]string {
+	t.Helper()
+	props := map[string]string{
+		"listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:" + ctrlProtocol,
+		"ssl.keystore.type":              "PEM",
+		"ssl.keystore.location":          WriteFile(t, "broker.pem", p.ServerKey, p.ServerCert),
+		"ssl.truststore.type":            "PEM",
+		"ssl.truststore.location":        WriteFile(t, "ca.pem", p.CA),
+	}
+	maps.Copy(props, extra)
+	return props
+}
+
+// ClientTLS is the TLS configuration of a client that trusts p's authority
+// and presents p's client certificate when asked.
+func (p *PKI) ClientTLS(t testing.TB) *tls.Config {
+	t.Helper()
+	cert, err := tls.X509KeyPair(p.ClientCert, p.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{RootCAs: p.Pool, Certificates: []tls.Certificate{cert}}
 }
