@@ -425,13 +425,6 @@ func voters(cfg *config.Broker) []quorum.Voter {
 	return out
 }
 
-func millis(ms int64) time.Duration {
-	if ms < 0 {
-		return 0
-	}
-	return time.Duration(ms) * time.Millisecond
-}
-
 // stateMachine feeds committed metadata log entries to the loader.
 type stateMachine struct{ l *metadata.Loader }
 

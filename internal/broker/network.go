@@ -35,12 +35,12 @@ func (b *Broker) bind() error {
 		return server.Config{
 			Listeners:         ls,
 			MaxRequestBytes:   n.SocketRequestMaxBytes,
-			IdleTimeout:       millis(n.ConnectionsMaxIdleMs),
-			RequestTimeout:    millis(int64(n.RequestTimeoutMs)),
+			IdleTimeout:       config.Millis(n.ConnectionsMaxIdleMs),
+			RequestTimeout:    config.Millis(int64(n.RequestTimeoutMs)),
 			QueuedMaxRequests: int(n.QueuedMaxRequests),
 			QueuedMaxBytes:    n.QueuedMaxRequestBytes,
 			Limits:            &limits,
-			FailedAuthDelay:   millis(int64(b.cfg.Security.FailedAuthenticationDelayMs)),
+			FailedAuthDelay:   config.Millis(int64(b.cfg.Security.FailedAuthenticationDelayMs)),
 			Logger:            b.log.With("component", component),
 		}
 	}

@@ -38,11 +38,11 @@ var logDefs = []Def{
 
 	{Name: "log.segment.bytes", Type: TypeInt, Default: "1073741824", Valid: atLeast(1048576), Importance: High, Mode: ClusterWide,
 		Doc: "Default of the topic config segment.bytes."},
-	{Name: "log.roll.ms", Type: TypeLong, Null: true, Importance: High, Mode: ClusterWide,
+	{Name: "log.roll.ms", Type: TypeLong, Null: true, Valid: atLeast(1), Importance: High, Mode: ClusterWide,
 		Doc: "Default of the topic config segment.ms; unset means log.roll.hours."},
 	{Name: "log.roll.hours", Type: TypeInt, Default: "168", Valid: atLeast(1), Importance: High,
 		Doc: "Default of segment.ms in hours, used when log.roll.ms is unset."},
-	{Name: "log.roll.jitter.ms", Type: TypeLong, Null: true, Importance: High, Mode: ClusterWide,
+	{Name: "log.roll.jitter.ms", Type: TypeLong, Null: true, Valid: atLeast(0), Importance: High, Mode: ClusterWide,
 		Doc: "Default of the topic config segment.jitter.ms; unset means log.roll.jitter.hours."},
 	{Name: "log.roll.jitter.hours", Type: TypeInt, Default: "0", Valid: atLeast(0), Importance: High,
 		Doc: "Default of segment.jitter.ms in hours, used when log.roll.jitter.ms is unset."},

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ConnectionLimits are the connection limits a broker applies, as they
@@ -84,4 +86,17 @@ func (b *Broker) dynamicInt32(name string, dyn Dynamic, def int32) int32 {
 // dyn: Kafka lets it change at run time, cluster-wide or for one broker.
 func (b *Broker) ProducerIDExpirationMs(dyn Dynamic) int64 {
 	return int64(b.dynamicInt32("producer.id.expiration.ms", dyn, b.Txn.ProducerIDExpirationMs))
+}
+
+// Millis converts a setting in milliseconds to a duration, saturating
+// instead of overflowing: Kafka's long settings take Long.MaxValue for
+// "never". A negative value is zero.
+func Millis(ms int64) time.Duration {
+	switch {
+	case ms <= 0:
+		return 0
+	case ms > math.MaxInt64/int64(time.Millisecond):
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }

@@ -2,7 +2,9 @@ package config
 
 import (
 	"maps"
+	"math"
 	"testing"
+	"time"
 )
 
 func TestConnectionLimitsPrecedence(t *testing.T) {
@@ -80,5 +82,25 @@ func TestProducerIDExpirationAtRunTime(t *testing.T) {
 func TestStartupOnlySays(t *testing.T) {
 	if StartupOnly("log.cleaner.threads") == "" || StartupOnly("node.id") != "" || StartupOnly("log.retention.ms") != "" {
 		t.Error("StartupOnly should explain log.cleaner.threads only")
+	}
+}
+
+// What server.properties refuses, AlterConfigs refuses too.
+func TestRollTimesAtRunTime(t *testing.T) {
+	for _, kv := range [][2]string{{"log.roll.ms", "-1"}, {"log.roll.ms", "0"}, {"log.roll.jitter.ms", "-1"}} {
+		if err := ValidateBrokerConfig(kv[0], kv[1]); err == nil {
+			t.Errorf("%s=%s accepted", kv[0], kv[1])
+		}
+	}
+}
+
+func TestMillisSaturates(t *testing.T) {
+	for ms, want := range map[int64]time.Duration{
+		-1: 0, 0: 0, 1500: 1500 * time.Millisecond, math.MaxInt64: math.MaxInt64,
+		math.MaxInt64 / int64(time.Millisecond): time.Duration(math.MaxInt64/int64(time.Millisecond)) * time.Millisecond,
+	} {
+		if got := Millis(ms); got != want {
+			t.Errorf("Millis(%d) = %v, want %v", ms, got, want)
+		}
 	}
 }

@@ -232,6 +232,12 @@ func (b *Broker) validateLimits() error {
 			errs = append(errs, conflict(msg, keys...))
 		}
 	}
+	// Kafka logs an error when a heartbeat interval exceeds half the
+	// session; one as long as the session fences every broker between
+	// two heartbeats, so samsa refuses it.
+	check(b.Quorum.BrokerHeartbeatIntervalMs < b.Quorum.BrokerSessionTimeoutMs,
+		"broker.heartbeat.interval.ms must be less than broker.session.timeout.ms, or the controller fences every broker between two heartbeats",
+		"broker.heartbeat.interval.ms", "broker.session.timeout.ms")
 	rt := b.TopicDefaults
 	check(rt.SegmentMs >= 1, "log.roll.ms (or log.roll.hours) must be at least 1 ms", "log.roll.ms", "log.roll.hours")
 	check(rt.SegmentJitterMs >= 0, "log.roll.jitter.ms (or log.roll.jitter.hours) must not be negative", "log.roll.jitter.ms", "log.roll.jitter.hours")

@@ -107,6 +107,8 @@ func TestValidateRejects(t *testing.T) {
 			[]string{"listeners", "controller.listener.names", "process.roles"}, "only controller.listener.names listeners"},
 		{"duplicate roles", with(threeNode, "process.roles", "broker,broker,controller"),
 			[]string{"process.roles"}, "lists broker twice"},
+		{"heartbeats no more often than the session", with(threeNode, "broker.session.timeout.ms", "2000"),
+			[]string{"broker.heartbeat.interval.ms", "broker.session.timeout.ms"}, "fences every broker between two heartbeats"},
 		{"advertising 0.0.0.0", with(threeNode, "advertised.listeners", "PLAINTEXT://0.0.0.0:9092"),
 			[]string{"advertised.listeners", "listeners"}, "non-routable address 0.0.0.0"},
 		{"binding 0.0.0.0 without advertised.listeners", with(threeNode, "listeners", "PLAINTEXT://0.0.0.0:9092,CONTROLLER://:9093", "advertised.listeners", "<unset>"),

@@ -128,7 +128,7 @@ func TestRegistrationStartsASession(t *testing.T) {
 }
 
 func TestRunTicksUntilCancelled(t *testing.T) {
-	h := newTestCluster(t, map[string]string{"broker.session.timeout.ms": "800"}, "")
+	h := newTestCluster(t, map[string]string{"broker.session.timeout.ms": "800", "broker.heartbeat.interval.ms": "200"}, "")
 	if got := h.c.TickInterval(); got != 100*time.Millisecond {
 		t.Fatalf("tick interval %v, want a session/8", got)
 	}

@@ -148,7 +148,7 @@ func (c *Coordinator) Start(ctx context.Context) {
 		return
 	}
 	c.wg.Go(func() {
-		t := time.NewTicker(time.Duration(c.cfg.Group.OffsetsRetentionCheckIntervalMs) * time.Millisecond)
+		t := time.NewTicker(max(config.Millis(c.cfg.Group.OffsetsRetentionCheckIntervalMs), time.Millisecond))
 		defer t.Stop()
 		for {
 			select {

@@ -385,7 +385,7 @@ func (m *Manager) applyConfigs(d *metadata.Delta, img *metadata.Image) {
 // expiry and recovery-point checkpoints.
 func (m *Manager) Run(ctx context.Context) {
 	lc := m.cfg.Broker.Log
-	retention := time.NewTicker(time.Duration(lc.RetentionCheckIntervalMs) * time.Millisecond)
+	retention := time.NewTicker(max(config.Millis(lc.RetentionCheckIntervalMs), time.Millisecond))
 	defer retention.Stop()
 	// log.flush.offset.checkpoint.interval.ms=0 checkpoints only when the
 	// broker stops, as Kafka's scheduler runs a task of period 0 once.
@@ -395,7 +395,7 @@ func (m *Manager) Run(ctx context.Context) {
 		defer checkpoint.Stop()
 		checkpointed = checkpoint.C
 	}
-	lagMax := time.Duration(m.cfg.Broker.Replication.LagTimeMaxMs) * time.Millisecond
+	lagMax := config.Millis(m.cfg.Broker.Replication.LagTimeMaxMs)
 	lagCheck := time.NewTicker(max(lagMax/2, 10*time.Millisecond))
 	defer lagCheck.Stop()
 	var wg sync.WaitGroup

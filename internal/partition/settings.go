@@ -34,14 +34,18 @@ func newSettings(t config.Topic, producerIDExpirationMs int64) *settings {
 	lc.SegmentMs = t.SegmentMs
 	lc.SegmentJitterMs = t.SegmentJitterMs
 	lc.IndexIntervalBytes = t.IndexIntervalBytes
-	lc.SegmentIndexBytes = t.SegmentIndexBytes
+	// Kafka's smallest valid segment.index.bytes (4) and max.message.bytes
+	// (0) are too small for one index entry or one batch header: a segment
+	// then holds one index entry before it rolls, and validation (below)
+	// refuses every batch as too large, as in Kafka.
+	lc.SegmentIndexBytes = max(t.SegmentIndexBytes, storage.MinSegmentIndexBytes)
 	lc.RetentionMs = t.RetentionMs
 	lc.RetentionBytes = t.RetentionBytes
 	lc.FlushMessages = t.FlushMessages
 	lc.FlushMs = t.FlushMs
 	lc.FileDeleteDelayMs = t.FileDeleteDelayMs
 	lc.Preallocate = t.Preallocate
-	lc.MaxMessageBytes = t.MaxMessageBytes
+	lc.MaxMessageBytes = max(t.MaxMessageBytes, record.HeaderSize)
 	lc.MinCleanableDirtyRatio = t.MinCleanableDirtyRatio
 	lc.MinCompactionLagMs = t.MinCompactionLagMs
 	lc.MaxCompactionLagMs = t.MaxCompactionLagMs
@@ -56,7 +60,7 @@ func newSettings(t config.Topic, producerIDExpirationMs int64) *settings {
 		topic: t,
 		log:   lc,
 		validate: record.ValidateOptions{
-			MaxMessageBytes:      int(t.MaxMessageBytes),
+			MaxMessageBytes:      int(max(t.MaxMessageBytes, 1)), // 0 would mean the default
 			LogAppendTime:        t.TimestampType == "LogAppendTime",
 			CheckTimestamps:      t.TimestampType != "LogAppendTime",
 			TimestampBeforeMaxMs: t.TimestampBeforeMaxMs,

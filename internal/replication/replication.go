@@ -264,7 +264,7 @@ func (f *fetcher) run() {
 			continue
 		}
 		req := f.request(items)
-		ctx, cancel := context.WithTimeout(f.ctx, time.Duration(cfg.FetchWaitMaxMs+cfg.SocketTimeoutMs)*time.Millisecond)
+		ctx, cancel := context.WithTimeout(f.ctx, time.Duration(cfg.FetchWaitMaxMs)*time.Millisecond+time.Duration(cfg.SocketTimeoutMs)*time.Millisecond)
 		resp, err := f.m.pool.RequestInto(ctx, addr, req, &f.respBuf)
 		cancel()
 		if err != nil {

@@ -116,7 +116,7 @@ func (c *Cleaner) run(ctx context.Context, w *cleanWorker) {
 		if cleaned && err == nil {
 			continue
 		}
-		timer.Reset(time.Duration(c.cfg.BackoffMs) * time.Millisecond)
+		timer.Reset(max(msDuration(c.cfg.BackoffMs), time.Millisecond))
 		select {
 		case <-ctx.Done():
 		case <-timer.C:

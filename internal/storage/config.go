@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/record"
 )
@@ -13,6 +14,24 @@ const (
 	offsetEntrySize = 8  // relative offset int32 + position int32
 	timeEntrySize   = 12 // timestamp int64 + relative offset int32
 )
+
+// MinSegmentIndexBytes is the smallest SegmentIndexBytes: room for one
+// entry of either index.
+const MinSegmentIndexBytes = timeEntrySize
+
+// msDuration converts a setting in milliseconds to a duration, saturating
+// instead of overflowing (Kafka's Long.MaxValue means "never"); a negative
+// value is zero. It is config.Millis's twin: storage depends on no package
+// of samsa's but record.
+func msDuration(ms int64) time.Duration {
+	switch {
+	case ms <= 0:
+		return 0
+	case ms > math.MaxInt64/int64(time.Millisecond):
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
+}
 
 // LogConfig is the per-partition (topic-level) configuration of a Log. The
 // fields mirror Kafka's topic configs of the same meaning; the zero value is

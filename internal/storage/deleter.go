@@ -43,7 +43,7 @@ func (dl *deleter) start(logger *slog.Logger) {
 
 // schedule queues a job to run after delayMs.
 func (dl *deleter) schedule(j deleteJob, delayMs int64) {
-	j.due = time.Now().Add(time.Duration(delayMs) * time.Millisecond)
+	j.due = time.Now().Add(msDuration(delayMs))
 	dl.mu.Lock()
 	dl.jobs = append(dl.jobs, j)
 	dl.mu.Unlock()
