@@ -41,6 +41,8 @@ func (b *Broker) bind() error {
 			QueuedMaxBytes:    n.QueuedMaxRequestBytes,
 			Limits:            &limits,
 			FailedAuthDelay:   config.Millis(int64(b.cfg.Security.FailedAuthenticationDelayMs)),
+			SendBuffer:        int(n.SocketSendBufferBytes),
+			ReceiveBuffer:     int(n.SocketReceiveBufferBytes),
 			Logger:            b.log.With("component", component),
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -37,6 +38,7 @@ type Pool struct {
 	clientID string
 	dialer   net.Dialer
 	tls      func() *tls.Config // the TLS of new connections; nil, or returning nil: plain TCP
+	rcvBuf   int                // SO_RCVBUF of new connections; 0 or less keeps the system's
 
 	mu   sync.Mutex // guards idle, corr and closed
 	idle map[string][]*conn
@@ -64,6 +66,24 @@ func NewPool(clientID string, local net.IP, tlsCfg func() *tls.Config) *Pool {
 	}
 	p.dialer.Timeout = 2 * time.Second
 	return p
+}
+
+// SetReceiveBuffer makes new connections ask for a receive buffer of n
+// bytes (replica.socket.receive.buffer.bytes); n <= 0 keeps the system's.
+// Call it before the pool is used.
+func (p *Pool) SetReceiveBuffer(n int) {
+	if n <= 0 {
+		p.dialer.Control = nil
+		return
+	}
+	// Before connecting, so that the window scale offered fits it.
+	p.dialer.Control = func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
+		})
+		return errors.Join(err, serr)
+	}
 }
 
 // Request sends req to addr and returns its response. The request's version

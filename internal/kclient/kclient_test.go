@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -81,5 +82,43 @@ func TestRequestIntoReusesItsBuffer(t *testing.T) {
 	ask(short)
 	if &buf[:1][0] != first {
 		t.Fatal("a smaller second response did not reuse the kept buffer")
+	}
+}
+
+// rcvBuf is a TCP connection's SO_RCVBUF as the system reports it.
+func rcvBuf(t *testing.T, nc net.Conn) int {
+	t.Helper()
+	rc, err := nc.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var serr error
+	if err := rc.Control(func(fd uintptr) { n, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) }); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	return n
+}
+
+// replica.socket.receive.buffer.bytes sizes the receive buffer of the
+// pool's connections (Linux reports twice what was asked, for its
+// bookkeeping).
+func TestReceiveBuffer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	serveMetadata(t, ln, []string{"a"})
+	p := NewPool("test", nil, nil)
+	defer p.Close()
+	p.SetReceiveBuffer(16 << 10)
+	c, err := p.get(context.Background(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.c.Close()
+	if got := rcvBuf(t, c.c); got != 16<<10 && got != 32<<10 {
+		t.Fatalf("SO_RCVBUF %d, want 16 KiB as asked", got)
 	}
 }

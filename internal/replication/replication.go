@@ -69,10 +69,12 @@ type Manager struct {
 
 // New returns a manager with no fetchers.
 func New(cfg Config) *Manager {
+	pool := kclient.NewPool("samsa-replica-"+strconv.Itoa(int(cfg.NodeID)), cfg.LocalIP, cfg.TLS)
+	pool.SetReceiveBuffer(int(cfg.Broker.Replication.SocketReceiveBufferBytes))
 	return &Manager{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "replication"),
-		pool:     kclient.NewPool("samsa-replica-"+strconv.Itoa(int(cfg.NodeID)), cfg.LocalIP, cfg.TLS),
+		pool:     pool,
 		fetchers: map[int32]*fetcher{},
 		of:       map[*partition.Partition]*fetcher{},
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -184,5 +185,32 @@ func TestBucket(t *testing.T) {
 	b.setRate(1)
 	if got := b.reserve(t0.Add(11 * time.Second)); got != 0 {
 		t.Fatalf("rate 1 from 0 starts full: wait %v", got)
+	}
+}
+
+// socket.send.buffer.bytes and socket.receive.buffer.bytes size the
+// buffers of accepted connections (Linux reports twice what was asked).
+func TestSocketBuffers(t *testing.T) {
+	s, _ := startServer(t, Config{SendBuffer: 24 << 10, ReceiveBuffer: 16 << 10})
+	served(t, dial(t, s), 1)
+	s.mu.Lock()
+	var nc net.Conn
+	for c := range s.conns {
+		nc = c.nc
+	}
+	s.mu.Unlock()
+	for opt, want := range map[int]int{syscall.SO_SNDBUF: 24 << 10, syscall.SO_RCVBUF: 16 << 10} {
+		rc, err := nc.(*net.TCPConn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		var serr error
+		if err := rc.Control(func(fd uintptr) { got, serr = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, opt) }); err != nil || serr != nil {
+			t.Fatal(err, serr)
+		}
+		if got != want && got != 2*want {
+			t.Errorf("option %d: %d bytes, want %d as asked", opt, got, want)
+		}
 	}
 }

@@ -63,6 +63,8 @@ type Config struct {
 	QueuedMaxBytes    int64         // queued.max.request.bytes: their bytes; 0 or less = no bound
 	Limits            *Limits       // connection limits; nil is NoLimits
 	FailedAuthDelay   time.Duration // connection.failed.authentication.delay.ms: before closing a connection that failed to authenticate
+	SendBuffer        int           // socket.send.buffer.bytes: SO_SNDBUF of accepted connections; 0 or less keeps the system's
+	ReceiveBuffer     int           // socket.receive.buffer.bytes: their SO_RCVBUF; 0 or less keeps the system's
 	Logger            *slog.Logger
 }
 
@@ -204,12 +206,28 @@ func (s *Server) acceptLoop(l *Listener, ln net.Listener) {
 			continue
 		}
 		backoff = 0
+		s.setBuffers(nc)
 		if tlsCfg != nil {
 			// conn.serve runs the handshake, within the request timeout;
 			// sendfile falls back to a copy.
 			nc = tls.Server(nc, tlsCfg)
 		}
 		s.admit(l, nc)
+	}
+}
+
+// setBuffers applies socket.send.buffer.bytes and
+// socket.receive.buffer.bytes to a TCP connection just accepted.
+func (s *Server) setBuffers(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return // a listener shared with raft hands over its own connections
+	}
+	if s.cfg.SendBuffer > 0 {
+		tc.SetWriteBuffer(s.cfg.SendBuffer)
+	}
+	if s.cfg.ReceiveBuffer > 0 {
+		tc.SetReadBuffer(s.cfg.ReceiveBuffer)
 	}
 }
 
