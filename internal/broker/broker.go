@@ -127,6 +127,7 @@ func (b *Broker) open() error {
 	lc := b.cfg.Log
 	cc.Enable, cc.Threads, cc.DedupeBufferSize = lc.CleanerEnable, int(lc.CleanerThreads), lc.CleanerDedupeBufferSize
 	cc.DedupeLoadFactor, cc.IOBufferSize, cc.BackoffMs = lc.CleanerIOBufferLoadFactor, int(lc.CleanerIOBufferSize), lc.CleanerBackoffMs
+	cc.IOMaxBytesPerSecond = lc.CleanerIOMaxBytesPerSecond
 	cc.Logger = b.log.With("component", "cleaner")
 	cleaner, err := storage.NewCleaner(cc, b.dirs...)
 	if err != nil {
@@ -160,7 +161,7 @@ func (b *Broker) open() error {
 	b.meta.Subscribe(pm.Apply)
 	b.meta.Subscribe(b.checkClusterID)
 	b.meta.Subscribe(b.followTLSConfigs)
-	b.meta.Subscribe(b.followConnectionLimits)
+	b.meta.Subscribe(b.followBrokerConfigs)
 
 	transport, err := b.transport()
 	if err != nil {
@@ -305,7 +306,7 @@ func (b *Broker) serve() {
 		ControllerID: b.activeControllerID,
 	})
 	b.applyCommittedTLS(true)
-	b.applyConnectionLimits()
+	b.applyBrokerConfigs()
 	b.server.Serve(h)
 	close(b.ready)
 	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())

@@ -103,7 +103,7 @@ var logDefs = []Def{
 	{Name: "log.cleaner.io.buffer.load.factor", Type: TypeDouble, Default: "0.9", Importance: Medium, Mode: ClusterWide,
 		Doc: "Fill ratio of the cleaner's key-offset map."},
 	{Name: "log.cleaner.io.max.bytes.per.second", Type: TypeDouble, Default: maxDouble, Importance: Medium, Mode: ClusterWide,
-		Doc: "samsa: accepted and ignored; the log cleaner is not throttled."},
+		Doc: "Bytes the log cleaner threads read and write per second, together; checked every 300 ms, as Kafka's throttler does."},
 	{Name: "log.cleaner.backoff.ms", Type: TypeLong, Default: "15000", Valid: atLeast(0), Importance: Medium, Mode: ClusterWide,
 		Doc: "Milliseconds the cleaner sleeps when no log needs cleaning."},
 	{Name: "log.cleaner.min.cleanable.ratio", Type: TypeDouble, Default: "0.5", Valid: between(0, 1), Importance: Medium, Mode: ClusterWide,

@@ -100,3 +100,14 @@ func Millis(ms int64) time.Duration {
 	}
 	return time.Duration(ms) * time.Millisecond
 }
+
+// CleanerIOMaxBytesPerSecond is log.cleaner.io.max.bytes.per.second as it
+// stands with dyn.
+func (b *Broker) CleanerIOMaxBytesPerSecond(dyn Dynamic) float64 {
+	if v, ok := b.dynamicValue("log.cleaner.io.max.bytes.per.second", dyn); ok {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+			return f
+		}
+	}
+	return b.Log.CleanerIOMaxBytesPerSecond
+}

@@ -104,3 +104,15 @@ func TestMillisSaturates(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanerIORateAtRunTime(t *testing.T) {
+	b := mustFromMap(t, map[string]string{"log.cleaner.io.max.bytes.per.second": "1000000"})
+	if got := b.CleanerIOMaxBytesPerSecond(Dynamic{}); got != 1e6 {
+		t.Errorf("static: %v", got)
+	}
+	dyn := Dynamic{PerBroker: map[string]string{"log.cleaner.io.max.bytes.per.second": "2.5E7"},
+		ClusterDefault: map[string]string{"log.cleaner.io.max.bytes.per.second": "1"}}
+	if got := b.CleanerIOMaxBytesPerSecond(dyn); got != 2.5e7 {
+		t.Errorf("this broker's value: %v", got)
+	}
+}

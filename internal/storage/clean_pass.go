@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/record"
 )
@@ -39,14 +40,18 @@ type cleanWorker struct {
 	batch  []byte // the batch being read
 	out    []byte // what survives of it
 	hook   func(step string) error
+	io     *throttler // log.cleaner.io.max.bytes.per.second, shared
+	sleep  func(ctx context.Context, d time.Duration) error
 }
 
-func newCleanWorker(cfg *CleanerConfig) *cleanWorker {
+func newCleanWorker(cfg *CleanerConfig, io *throttler) *cleanWorker {
 	return &cleanWorker{
-		cfg:  cfg,
-		keys: newOffsetMap(cfg.mapKeys(), cfg.DedupeLoadFactor),
-		rd:   bufio.NewReaderSize(nil, cfg.ioBuffer()),
-		wr:   bufio.NewWriterSize(nil, cfg.ioBuffer()),
+		cfg:   cfg,
+		io:    io,
+		sleep: sleepCtx,
+		keys:  newOffsetMap(cfg.mapKeys(), cfg.DedupeLoadFactor),
+		rd:    bufio.NewReaderSize(nil, cfg.ioBuffer()),
+		wr:    bufio.NewWriterSize(nil, cfg.ioBuffer()),
 	}
 }
 
@@ -128,6 +133,23 @@ func (w *cleanWorker) pass(ctx context.Context, l *Log, p *cleanPlan, now int64)
 	return res, nil
 }
 
+// pace counts n bytes read or written against the cleaner's I/O bound and
+// waits as long as it says, in slices, so that closing the log or
+// stopping the Cleaner meanwhile aborts the pass without waiting it out.
+func (w *cleanWorker) pace(ctx context.Context, l *Log, n int) error {
+	for wait := w.io.throttle(n); wait > 0; wait -= paceSlice {
+		w.sleep(ctx, min(wait, paceSlice))
+		if err := checkAbort(ctx, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// paceSlice is the longest a throttled thread sleeps between two looks
+// at whether its pass was aborted.
+const paceSlice = 100 * time.Millisecond
+
 // checkAbort stops a pass whose log is closing or whose Cleaner stops.
 func checkAbort(ctx context.Context, l *Log) error {
 	if l.clean.abort.Load() {
@@ -176,6 +198,9 @@ func (w *cleanWorker) buildMap(ctx context.Context, l *Log, p *cleanPlan) (mapEn
 				return mapEnd, read, err
 			}
 			read += h.Size()
+			if err := w.pace(ctx, l, len(b)); err != nil {
+				return mapEnd, read, err
+			}
 			if stop, full := w.mapBatch(b, &h, p.firstDirty); full {
 				return max(stop, mapEnd), read, nil
 			}
@@ -281,6 +306,9 @@ func (w *cleanWorker) cleanGroup(ctx context.Context, l *Log, p *cleanPlan, g se
 			if err != nil {
 				return gr, err
 			}
+			if err := w.pace(ctx, l, len(b)); err != nil {
+				return gr, err
+			}
 			last, ok := p.lastData[h.ProducerID]
 			retain := (i == lastSeg && br.pos == br.end) || (h.ProducerID >= 0 && ok && last == h.LastOffset())
 			var fr filterResult
@@ -291,6 +319,9 @@ func (w *cleanWorker) cleanGroup(ctx context.Context, l *Log, p *cleanPlan, g se
 			gr.horizon = min(gr.horizon, fr.horizon)
 			oh, _ := record.ParseHeader(w.out)
 			if err := cs.add(w.out, &oh); err != nil {
+				return gr, err
+			}
+			if err := w.pace(ctx, l, len(w.out)); err != nil {
 				return gr, err
 			}
 		}

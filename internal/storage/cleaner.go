@@ -32,6 +32,7 @@ type Cleaner struct {
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	once        *cleanWorker // guarded by onceMu: CleanOnce's worker
+	throttle    *throttler   // shared by every worker
 	onceMu      sync.Mutex
 
 	stats cleanerCounters
@@ -71,8 +72,14 @@ func NewCleaner(cfg CleanerConfig, dirs ...*Dir) (*Cleaner, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cleaner{cfg: cfg, logger: logger, dirs: dirs, uncleanable: map[*Log]error{}}, nil
+	return &Cleaner{cfg: cfg, logger: logger, dirs: dirs, uncleanable: map[*Log]error{},
+		throttle: newThrottler(cfg.IOMaxBytesPerSecond)}, nil
 }
+
+// SetIOMaxBytesPerSecond changes the bound of CleanerConfig's
+// IOMaxBytesPerSecond while the cleaner runs, as Kafka's
+// log.cleaner.io.max.bytes.per.second changes at run time.
+func (c *Cleaner) SetIOMaxBytesPerSecond(rate float64) { c.throttle.setRate(rate) }
 
 // Start starts the cleaner threads (none when Enable is false or Threads
 // is 0). Each picks the dirtiest log, compacts it, and waits BackoffMs
@@ -88,7 +95,7 @@ func (c *Cleaner) Start() {
 	c.cancel = cancel
 	for i := 0; i < c.cfg.Threads; i++ {
 		c.wg.Add(1)
-		go c.run(ctx, newCleanWorker(&c.cfg))
+		go c.run(ctx, newCleanWorker(&c.cfg, c.throttle))
 	}
 }
 
@@ -132,7 +139,7 @@ func (c *Cleaner) CleanOnce(ctx context.Context) (bool, error) {
 	c.onceMu.Lock()
 	defer c.onceMu.Unlock()
 	if c.once == nil {
-		c.once = newCleanWorker(&c.cfg)
+		c.once = newCleanWorker(&c.cfg, c.throttle)
 	}
 	return c.cleanFilthiest(ctx, c.once)
 }

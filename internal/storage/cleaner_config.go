@@ -127,6 +127,11 @@ type CleanerConfig struct {
 	// compacting (log.cleaner.backoff.ms). ≥ 0; default 15000.
 	BackoffMs int64
 
+	// IOMaxBytesPerSecond bounds the bytes all threads read and write
+	// together per second (log.cleaner.io.max.bytes.per.second); 0, or
+	// Kafka's default Double.MaxValue, is no bound.
+	IOMaxBytesPerSecond float64
+
 	// Now is the clock, ms since the epoch; nil means the system clock.
 	// It decides the compaction lags and tombstone delete horizons.
 	Now func() int64

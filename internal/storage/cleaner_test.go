@@ -480,7 +480,7 @@ func TestCleaningStopsOnTruncationAndCancel(t *testing.T) {
 	if err := l.Truncate(l.LogEndOffset() - 3); err != nil {
 		t.Fatal(err)
 	}
-	w := newCleanWorker(&c.cfg)
+	w := newCleanWorker(&c.cfg, nil)
 	if _, err := w.pass(context.Background(), l, &cd.plan, clock.now()); !errors.Is(err, errCleanAborted) {
 		t.Fatalf("pass after a truncation: %v", err)
 	}

@@ -11,13 +11,15 @@ import (
 	"github.com/samsa-io/samsa/internal/server"
 )
 
-// Connection limits (max.connections, max.connections.per.ip and its
-// overrides, max.connection.creation.rate, and their listener.name.<l>.
-// forms) apply from server.properties when the node binds, and again
-// whenever kafka-configs.sh changes them on this broker or cluster-wide,
-// as Kafka's do. Each of the node's two servers (client listeners, and the
-// controller listener) counts its own connections, as Kafka's broker and
-// controller socket servers do.
+// Broker settings that change at run time outside the topic defaults and
+// TLS: the connection limits (max.connections, max.connections.per.ip and
+// its overrides, max.connection.creation.rate, and their
+// listener.name.<l>. forms) and the log cleaner's I/O bound
+// (log.cleaner.io.max.bytes.per.second). They apply from server.properties
+// at startup, and again whenever kafka-configs.sh changes them on this
+// broker or cluster-wide, as Kafka's do. Each of the node's two servers
+// (client listeners, and the controller listener) counts its own
+// connections, as Kafka's broker and controller socket servers do.
 
 // dynamicConfigs are this broker's dynamic configs in img.
 func (b *Broker) dynamicConfigs(img *metadata.Image) config.Dynamic {
@@ -86,11 +88,18 @@ func (b *Broker) resolveHosts(byHost map[string]int32) map[string]int {
 	return out
 }
 
-// followConnectionLimits applies changed dynamic connection limits.
-func (b *Broker) followConnectionLimits(d *metadata.Delta, _ *metadata.Image) {
+// followBrokerConfigs applies changed dynamic broker settings.
+func (b *Broker) followBrokerConfigs(d *metadata.Delta, _ *metadata.Image) {
 	if d.ChangedConfigs[metadata.BrokerResource(b.cfg.NodeID)] || d.ChangedConfigs[metadata.DefaultBrokerResource] {
-		b.applyConnectionLimits()
+		b.applyBrokerConfigs()
 	}
+}
+
+// applyBrokerConfigs applies this broker's dynamic settings as the newest
+// metadata has them.
+func (b *Broker) applyBrokerConfigs() {
+	b.applyConnectionLimits()
+	b.cleaner.SetIOMaxBytesPerSecond(b.cfg.CleanerIOMaxBytesPerSecond(b.dynamicConfigs(b.meta.Image())))
 }
 
 // applyConnectionLimits sets the limits of both servers from the newest
