@@ -74,7 +74,9 @@ func (q *queue) release(size int64) {
 	q.mu.Lock()
 	q.requests--
 	q.bytes -= size
-	close(q.freed)
-	q.freed = make(chan struct{})
+	if q.waiting > 0 { // no channel made per request while none waits
+		close(q.freed)
+		q.freed = make(chan struct{})
+	}
 	q.mu.Unlock()
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"testing"
 )
 
@@ -61,4 +62,18 @@ func TestStopEndsTheWaitForTheQueue(t *testing.T) {
 	close(h.hold)
 	answered(t, a, 1)
 	expectClosed(t, b)
+}
+
+// Counting a request in and out allocates nothing while no connection
+// waits: it runs for every request.
+func TestQueueCostsNoAllocations(t *testing.T) {
+	q := newQueue(500, 1<<30)
+	stop := make(chan struct{})
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() {
+		q.acquire(ctx, stop, 100)
+		q.release(100)
+	}); n != 0 {
+		t.Fatalf("%v allocations per request", n)
+	}
 }
