@@ -102,7 +102,7 @@ func startServer(t *testing.T, cfg Config) (*Server, *stub) {
 }
 
 // serveStub serves a stub on cfg's listeners until the test ends.
-func serveStub(t *testing.T, cfg Config) (*Server, *stub) {
+func serveStub(t testing.TB, cfg Config) (*Server, *stub) {
 	t.Helper()
 	s := New(cfg)
 	if err := s.Listen(); err != nil {
