@@ -325,7 +325,7 @@ func (p *Partition) prepare(ap AppendParams, st *settings) ([]byte, record.Info,
 		return nil, info, err
 	}
 	if st.recompress && info.Codec != st.codec {
-		batch, err = record.Recompress(batch, st.codec, opts.DecompressLimit)
+		batch, err = record.Recompress(batch, st.codec, st.level, opts.DecompressLimit)
 		if err != nil {
 			return nil, info, err
 		}

@@ -17,6 +17,7 @@ type settings struct {
 	minInsyncReplicas int32
 	recompress        bool         // compression.type names a codec, not "producer"
 	codec             record.Codec // the codec to store batches in when recompress
+	level             int          // and its level (compression.<codec>.level)
 }
 
 // codecs maps compression.type values to codecs.
@@ -72,6 +73,14 @@ func newSettings(t config.Topic, producerIDExpirationMs int64) *settings {
 	if c, ok := codecs[t.CompressionType]; ok {
 		s.recompress, s.codec = true, c
 		s.validate.CheckCompressedRecords = true
+		switch c {
+		case record.CodecGzip:
+			s.level = int(t.GzipLevel)
+		case record.CodecLZ4:
+			s.level = int(t.LZ4Level)
+		case record.CodecZstd:
+			s.level = int(t.ZstdLevel)
+		}
 	}
 	return s
 }

@@ -78,7 +78,7 @@ func BenchmarkRecompress(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(batch)))
 			for b.Loop() {
-				if _, err := Recompress(batch, tt.to, 0); err != nil {
+				if _, err := Recompress(batch, tt.to, DefaultLevel(tt.to), 0); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -186,14 +186,14 @@ func appendBytes(dst, b []byte) []byte {
 }
 
 // Recompress returns a copy of the v2 batch re-encoded with codec (CodecNone
-// to store it uncompressed). The records themselves are carried over byte
+// to store it uncompressed) at level (Kafka's numbers, see CompressLevel). The records themselves are carried over byte
 // for byte, so offsets, timestamps and headers are exactly as they were;
 // only the codec bits, the length and the CRC change. The records are read
 // (decompressing with at most limit bytes, ≤ 0: DefaultDecompressLimit) and
 // their structure and count checked on the way; the CRC is checked first.
 // The result may be larger than the input: checking it against
 // max.message.bytes (MESSAGE_TOO_LARGE) is the caller's job, as in Kafka.
-func Recompress(batch []byte, codec Codec, limit int) ([]byte, error) {
+func Recompress(batch []byte, codec Codec, level, limit int) ([]byte, error) {
 	if codec < CodecNone || codec > CodecZstd {
 		return nil, unsupportedCodecf("compression codec %d", codec)
 	}
@@ -234,7 +234,7 @@ func Recompress(batch []byte, codec Codec, limit int) ([]byte, error) {
 	copy(out, batch[:HeaderSize])
 	attrs := uint16(h.Attributes)&^CompressionMask | uint16(codec)
 	binary.BigEndian.PutUint16(out[offAttributes:], attrs)
-	if out, err = Compress(out, codec, section); err != nil {
+	if out, err = CompressLevel(out, codec, level, section); err != nil {
 		return nil, err
 	}
 	finishBatch(out)

@@ -99,7 +99,7 @@ func TestRecompress(t *testing.T) {
 		for _, to := range allCodecs {
 			t.Run(from.String()+" to "+to.String(), func(t *testing.T) {
 				src := franzBatch(t, from, want, func(kb *kmsg.RecordBatch) { kb.Attributes |= TransactionalBit })
-				out, err := Recompress(src, to, 0)
+				out, err := Recompress(src, to, DefaultLevel(to), 0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -144,7 +144,7 @@ func TestRecompressRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Recompress(tt.batch, tt.codec, tt.limit)
+			_, err := Recompress(tt.batch, tt.codec, DefaultLevel(tt.codec), tt.limit)
 			wantCode(t, err, tt.want)
 		})
 	}
