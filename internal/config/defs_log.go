@@ -88,7 +88,7 @@ var logDefs = []Def{
 	{Name: "log.local.retention.bytes", Type: TypeLong, Default: "-2", Valid: atLeast(-2), Importance: Medium, Mode: ClusterWide,
 		Doc: "Default of the topic config local.retention.bytes (tiered storage; accepted, no effect in samsa)."},
 	{Name: "num.recovery.threads.per.data.dir", Type: TypeInt, Default: "2", Valid: atLeast(1), Importance: High, Mode: ClusterWide,
-		Doc: "samsa: accepted and ignored; logs are opened, and recovered if need be, one at a time as the metadata names them."},
+		Doc: "Logs opened, and recovered after a crash, in parallel per data directory when a broker starts; a change applies at the next start (samsa: not used at shutdown, where logs are flushed one at a time)."},
 	{Name: "log.dir.failure.timeout.ms", Type: TypeLong, Default: "30000", Valid: atLeast(1), Importance: Low,
 		Doc: "samsa: accepted and ignored; an I/O error fails only the log it hit, and nothing is reported to the controller."},
 

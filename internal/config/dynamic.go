@@ -111,3 +111,10 @@ func (b *Broker) CleanerIOMaxBytesPerSecond(dyn Dynamic) float64 {
 	}
 	return b.Log.CleanerIOMaxBytesPerSecond
 }
+
+// RecoveryThreadsPerDataDir is num.recovery.threads.per.data.dir as it
+// stands with dyn: a run-time change applies to the next start, as in
+// Kafka.
+func (b *Broker) RecoveryThreadsPerDataDir(dyn Dynamic) int {
+	return int(max(b.dynamicInt32("num.recovery.threads.per.data.dir", dyn, b.Log.RecoveryThreadsPerDataDir), 1))
+}

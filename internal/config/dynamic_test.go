@@ -116,3 +116,13 @@ func TestCleanerIORateAtRunTime(t *testing.T) {
 		t.Errorf("this broker's value: %v", got)
 	}
 }
+
+func TestRecoveryThreadsAtTheNextStart(t *testing.T) {
+	b := mustFromMap(t, map[string]string{"num.recovery.threads.per.data.dir": "3"})
+	if got := b.RecoveryThreadsPerDataDir(Dynamic{}); got != 3 {
+		t.Errorf("static: %d", got)
+	}
+	if got := b.RecoveryThreadsPerDataDir(ClusterDynamic(map[string]string{"num.recovery.threads.per.data.dir": "8"})); got != 8 {
+		t.Errorf("cluster-wide: %d", got)
+	}
+}

@@ -189,8 +189,50 @@ func (m *Manager) Start(current func() *metadata.Image) {
 	}
 	m.live = true
 	img := current()
+	m.openExisting(img)
 	m.applyLocked(metadata.Diff(metadata.Empty(), img), img)
 	m.deleteStraysLocked(img)
+}
+
+// openExisting opens, before anything else is applied, the logs already on
+// disk of the partitions assigned here, num.recovery.threads.per.data.dir
+// per log directory at a time, as Kafka's LogManager loads its logs: after
+// a crash each one recovers its tail, and a broker with many partitions
+// should not do that one at a time. A log that fails to open is left to
+// applyLocked, which tries again and reports it.
+func (m *Manager) openExisting(img *metadata.Image) {
+	type job struct {
+		t  *metadata.Topic
+		mp *metadata.Partition
+	}
+	var jobs []job
+	m.mu.RLock()
+	for _, name := range img.TopicNames() {
+		t, _ := img.Topic(name)
+		for i := range t.Partitions {
+			mp := t.Partitions[i]
+			_, onDisk := m.home[storage.TopicPartition{Topic: t.Name, Partition: mp.ID}]
+			if onDisk && m.parts[key{t.ID, mp.ID}] == nil && slices.Contains(mp.Replicas, m.cfg.NodeID) {
+				jobs = append(jobs, job{t, mp})
+			}
+		}
+	}
+	m.mu.RUnlock()
+	workers := m.cfg.Broker.RecoveryThreadsPerDataDir(m.dynamic(img)) * len(m.cfg.Dirs)
+	next := make(chan job)
+	var wg sync.WaitGroup
+	for range min(workers, len(jobs)) {
+		wg.Go(func() {
+			for j := range next {
+				m.ensure(img, j.t, j.mp) // an error is reported by applyLocked
+			}
+		})
+	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
+	wg.Wait()
 }
 
 // Apply brings the hosted replicas in line with a new metadata image: it
@@ -344,13 +386,18 @@ func (m *Manager) deleteStraysLocked(img *metadata.Image) {
 	}
 }
 
-// settingsFor resolves a topic's configuration from the image, with this
-// broker's dynamic defaults.
-func (m *Manager) settingsFor(img *metadata.Image, topic string) (*settings, error) {
-	dyn := config.Dynamic{
+// dynamic is this broker's dynamic configs in img.
+func (m *Manager) dynamic(img *metadata.Image) config.Dynamic {
+	return config.Dynamic{
 		PerBroker:      img.Configs(metadata.BrokerResource(m.cfg.NodeID)),
 		ClusterDefault: img.Configs(metadata.DefaultBrokerResource),
 	}
+}
+
+// settingsFor resolves a topic's configuration from the image, with this
+// broker's dynamic defaults.
+func (m *Manager) settingsFor(img *metadata.Image, topic string) (*settings, error) {
+	dyn := m.dynamic(img)
 	t, err := m.cfg.Broker.ResolveTopic(img.TopicConfigs(topic), dyn)
 	if err != nil {
 		return nil, fmt.Errorf("resolve config of topic %s: %w", topic, err)

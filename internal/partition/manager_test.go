@@ -385,6 +385,47 @@ func TestManagerKeepsTheHighWatermarkAcrossARestart(t *testing.T) {
 	}
 }
 
+// After a crash a restarted broker opens, and recovers, the logs it hosts
+// several at a time (num.recovery.threads.per.data.dir), and every one
+// comes back whole.
+func TestManagerRecoversLogsInParallel(t *testing.T) {
+	n := newNode(t, nil)
+	other := metadata.NewUUID()
+	recs := []metadata.Record{metadata.TopicRecord{Name: "events", ID: other}}
+	for i := range int32(12) {
+		recs = append(recs, metadata.PartitionRecord{TopicID: other, Partition: i, Replicas: []int32{1}, ISR: []int32{1}, Leader: 1})
+	}
+	n.apply(recs...)
+	for i := range int32(12) {
+		p, err := n.m.Lookup(n.meta.Image(), "events", i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, aerr := produceTo(t, p, 1, int(i)+1); aerr != nil {
+			t.Fatal(aerr.Code)
+		}
+	}
+	if err := n.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// As after kill -9: no clean-shutdown marker, so every log recovers.
+	if err := os.Remove(filepath.Join(n.dir, ".kafka_cleanshutdown")); err != nil {
+		t.Fatal(err)
+	}
+	n.broker.Log.RecoveryThreadsPerDataDir = 4
+	m := n.open(nil)
+	m.Start(n.meta.Image)
+	for i := range int32(12) {
+		p, err := m.Lookup(n.meta.Image(), "events", i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leo := p.Log().LogEndOffset(); leo != int64(i)+1 {
+			t.Errorf("events-%d: log end offset %d after recovery, want %d", i, leo, i+1)
+		}
+	}
+}
+
 // controller is a fake active controller answering AlterPartition.
 type controller struct {
 	requests chan *kmsg.AlterPartitionRequest
