@@ -61,10 +61,17 @@ func (l *Limits) perIP(ip string) int {
 func (s *Server) SetLimits(l Limits) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	old := s.limits
 	s.limits = l
+	if l.CreationRate != old.CreationRate {
+		s.ratesGen++
+	}
 	s.serverRate.setRate(l.CreationRate)
 	for name, b := range s.listenerRate {
-		b.setRate(l.listener(name).CreationRate)
+		if r := l.listener(name).CreationRate; r != old.listener(name).CreationRate {
+			s.ratesGen++
+			b.setRate(r)
+		}
 	}
 	s.broadcast()
 }
@@ -94,12 +101,20 @@ func (s *Server) slotFree(listener string) bool {
 // connection once, before any wait, as Kafka's do.
 func (s *Server) waitToAdmit(l *Listener) bool {
 	s.mu.Lock()
-	now := time.Now()
-	until := now.Add(s.rateFor(l.Name).reserve(now))
-	if l.Name != s.limits.Protected {
-		until = later(until, now.Add(s.serverRate.reserve(now)))
-	}
+	var until time.Time
+	gen := s.ratesGen - 1
 	for {
+		if gen != s.ratesGen {
+			// First, or a rate changed: counted by the rates as they are
+			// now (a connection held by a rate of 0 goes once it is
+			// raised).
+			gen = s.ratesGen
+			now := time.Now()
+			until = now.Add(s.rateFor(l.Name).reserve(now))
+			if l.Name != s.limits.Protected {
+				until = later(until, now.Add(s.serverRate.reserve(now)))
+			}
+		}
 		if s.stopping {
 			s.mu.Unlock()
 			return false

@@ -214,3 +214,16 @@ func TestSocketBuffers(t *testing.T) {
 		}
 	}
 }
+
+// A connection held by a creation rate of 0 is admitted once the rate is
+// raised.
+func TestRaisingAZeroRateAdmitsTheWaitingConnection(t *testing.T) {
+	s, _ := startServer(t, Config{Limits: limited(func(l *Limits) { l.CreationRate = 0 })})
+	c := dial(t, s)
+	c.Write(frame(1, 1, 0))
+	waitWaiting(t, s, 1)
+	lim := NoLimits()
+	lim.CreationRate = 5
+	s.SetLimits(lim)
+	answered(t, c, 1)
+}

@@ -104,6 +104,7 @@ type Server struct {
 	perIP        map[string]int
 	perListener  map[string]int
 	limits       Limits
+	ratesGen     uint64             // counts changes of a creation rate
 	serverRate   *bucket            // limits.CreationRate
 	listenerRate map[string]*bucket // each listener's CreationRate
 	changed      chan struct{}      // closed when a connection closes or the limits change
