@@ -60,11 +60,12 @@ func (b *Broker) ConnectionLimits(dyn Dynamic) ConnectionLimits {
 	return out
 }
 
-// dynamicValue is name's raw value from the first level that sets it:
-// this broker's dynamic configs, the cluster-wide ones, the static ones.
+// dynamicValue is name's raw value from the first level that sets it
+// (brokerLevels: this broker's dynamic configs, the cluster-wide ones, the
+// static ones, the defaults).
 func (b *Broker) dynamicValue(name string, dyn Dynamic) (string, bool) {
-	for _, props := range []map[string]string{dyn.PerBroker, dyn.ClusterDefault, b.static} {
-		if v, ok := props[name]; ok {
+	for _, l := range b.brokerLevels(dyn) {
+		if v, ok := l.props[name]; ok {
 			return v, true
 		}
 	}

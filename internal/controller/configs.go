@@ -195,6 +195,7 @@ func (c *Controller) decideConfigs(img *metadata.Image, typ kmsg.ConfigResourceT
 	if err != nil {
 		return nil, err
 	}
+	cur := img.Configs(res)
 	switch typ {
 	case resourceTopic:
 		for k := range want {
@@ -206,7 +207,6 @@ func (c *Controller) decideConfigs(img *metadata.Image, typ kmsg.ConfigResourceT
 			return nil, kerrf(kerr.InvalidConfig, "%v", err)
 		}
 	case resourceBroker:
-		cur := img.Configs(res)
 		for _, k := range sortedKeys(want) {
 			perBroker, clusterWide := config.IsDynamicBrokerConfig(k)
 			if v, stored := cur[k]; stored && v == want[k] {
@@ -229,7 +229,6 @@ func (c *Controller) decideConfigs(img *metadata.Image, typ kmsg.ConfigResourceT
 			}
 		}
 	}
-	cur := img.Configs(res)
 	var recs []metadata.Record
 	for _, k := range sortedKeys(cur) {
 		if _, keep := want[k]; !keep {

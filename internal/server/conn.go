@@ -237,15 +237,18 @@ func (c *conn) readLoop() error {
 }
 
 // readAndHandle reads the body of a size-byte frame once the server's
-// request queue has room for it, and handles it. The frame's deadline
-// starts again when it may be read.
+// request queue has room for it, and handles it. A frame that waited for
+// room gets its whole deadline again from when it may be read.
 func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, error) {
 	q := c.srv.queue
-	if !q.acquire(c.ctx, c.stopping, int64(size)) {
+	ok, waited := q.acquire(c.ctx, c.stopping, int64(size))
+	if !ok {
 		return wire.Reply{}, errStopped
 	}
 	defer q.release(int64(size))
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.RequestTimeout))
+	if waited {
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.RequestTimeout))
+	}
 	frame, err := readFrame(c.br, size)
 	if err != nil {
 		return wire.Reply{}, fmt.Errorf("read %d-byte frame: %w", size, err)

@@ -32,19 +32,19 @@ func newQueue(maxRequests int, maxBytes int64) *queue {
 // acquire waits until a request of size bytes may be read, and counts it.
 // As Kafka's memory pool, it lets a request in while the bytes counted are
 // below the bound, even if this one takes them over it, so a request as
-// large as the bound is never stuck. It reports false when stop or ctx
-// ends the wait.
-func (q *queue) acquire(ctx context.Context, stop <-chan struct{}, size int64) bool {
+// large as the bound is never stuck. ok is false when stop or ctx ends
+// the wait; waited says whether it had to wait.
+func (q *queue) acquire(ctx context.Context, stop <-chan struct{}, size int64) (ok, waited bool) {
 	if q.maxRequests <= 0 && q.maxBytes <= 0 {
-		return true
+		return true, false
 	}
-	for {
+	for ; ; waited = true {
 		q.mu.Lock()
 		if (q.maxRequests <= 0 || q.requests < q.maxRequests) && (q.maxBytes <= 0 || q.bytes < q.maxBytes) {
 			q.requests++
 			q.bytes += size
 			q.mu.Unlock()
-			return true
+			return true, waited
 		}
 		freed := q.freed
 		q.waiting++
@@ -61,7 +61,7 @@ func (q *queue) acquire(ctx context.Context, stop <-chan struct{}, size int64) b
 		q.waiting--
 		q.mu.Unlock()
 		if stopped {
-			return false
+			return false, true
 		}
 	}
 }
