@@ -388,7 +388,7 @@ func TestManagerKeepsTheHighWatermarkAcrossARestart(t *testing.T) {
 // After a crash a restarted broker opens, and recovers, the logs it hosts
 // several at a time (num.recovery.threads.per.data.dir), and every one
 // comes back whole.
-func TestManagerRecoversLogsInParallel(t *testing.T) {
+func TestManagerRecoversEveryLogAfterACrash(t *testing.T) {
 	n := newNode(t, nil)
 	other := metadata.NewUUID()
 	recs := []metadata.Record{metadata.TopicRecord{Name: "events", ID: other}}
