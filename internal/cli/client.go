@@ -66,8 +66,7 @@ var ignoredProps = map[string]bool{
 	"group.id": true, "auto.offset.reset": true, "enable.auto.commit": true,
 	"bootstrap.servers": true, "ssl.protocol": true, "ssl.enabled.protocols": true,
 	"client.dns.lookup": true, "exclude.internal.topics": true,
-	"partition.assignment.strategy": true, "interceptor.classes": true,
-	"metric.reporters": true, "topic": true,
+	"interceptor.classes": true, "metric.reporters": true, "topic": true,
 }
 
 // clientOpts maps client properties to kgo options. Unknown properties and
@@ -112,7 +111,7 @@ var mappedProps = regexp.MustCompile(`^(client\.id|request\.timeout\.ms|retries|
 	`metadata\.max\.age\.ms|connections\.max\.idle\.ms|acks|enable\.idempotence|linger\.ms|batch\.size|` +
 	`compression\.type|max\.in\.flight\.requests\.per\.connection|delivery\.timeout\.ms|buffer\.memory|` +
 	`isolation\.level|fetch\.max\.bytes|max\.partition\.fetch\.bytes|fetch\.min\.bytes|fetch\.max\.wait\.ms|` +
-	`session\.timeout\.ms|heartbeat\.interval\.ms|auto\.commit\.interval\.ms|` +
+	`session\.timeout\.ms|heartbeat\.interval\.ms|auto\.commit\.interval\.ms|partition\.assignment\.strategy|` +
 	`security\.protocol|sasl\.mechanism|sasl\.jaas\.config|ssl\.truststore\.location|ssl\.truststore\.type|` +
 	`ssl\.endpoint\.identification\.algorithm|ssl\.keystore\.location|ssl\.keystore\.type|ssl\.key\.password|` +
 	`ssl\.truststore\.password|ssl\.keystore\.password)$`)
@@ -292,8 +291,51 @@ func mapConsumerProp(k, v string) ([]kgo.Opt, error) {
 			return nil, err
 		}
 		return one(kgo.AutoCommitInterval(d))
+	case "partition.assignment.strategy":
+		bs, err := balancers(v)
+		if err != nil {
+			return nil, err
+		}
+		return one(kgo.Balancers(bs...))
 	}
 	return nil, nil
+}
+
+// kafkaAssignors is the Java consumer's partition.assignment.strategy
+// default, which the Kafka tool personalities keep: every member lists range
+// first, so a group of them is balanced by range, and can move to
+// cooperative-sticky by a rolling change of the setting.
+const kafkaAssignors = "org.apache.kafka.clients.consumer.RangeAssignor," +
+	"org.apache.kafka.clients.consumer.CooperativeStickyAssignor"
+
+// balancers maps a partition.assignment.strategy list to kgo's balancers, in
+// the list's order of preference. It takes the Java client's class names and
+// librdkafka's short names.
+func balancers(list string) ([]kgo.GroupBalancer, error) {
+	var bs []kgo.GroupBalancer
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		short := strings.TrimPrefix(name, "org.apache.kafka.clients.consumer.")
+		switch strings.ToLower(short) {
+		case "rangeassignor", "range":
+			bs = append(bs, kgo.RangeBalancer())
+		case "roundrobinassignor", "roundrobin":
+			bs = append(bs, kgo.RoundRobinBalancer())
+		case "stickyassignor", "sticky":
+			bs = append(bs, kgo.StickyBalancer())
+		case "cooperativestickyassignor", "cooperative-sticky":
+			bs = append(bs, kgo.CooperativeStickyBalancer())
+		default:
+			return nil, fmt.Errorf("unknown assignor %q (want range, roundrobin, sticky or cooperative-sticky, or their Java class names)", name)
+		}
+	}
+	if len(bs) == 0 {
+		return nil, errors.New("no assignor named")
+	}
+	return bs, nil
 }
 
 func propMillis(v string) (time.Duration, error) {

@@ -204,6 +204,7 @@ func (c *consoleConsumer) resolveProps(e *env) error {
 		return fmt.Errorf("auto.offset.reset=%s is not supported (want earliest or latest)", reset)
 	}
 	p.SetDefault("client.id", "console-consumer")
+	p.SetDefault("partition.assignment.strategy", kafkaAssignors)
 	mergeFlag(c.f, p, "isolation-level", "isolation.level", *c.isolation)
 	c.props = p
 	return nil

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -229,5 +231,62 @@ func TestKafkaConsoleConsumerCreatesItsTopic(t *testing.T) {
 	c.run("", "kafka-console-consumer.sh", "--bootstrap-server", c.addr, "--topic", "early", "--timeout-ms", "300")
 	if !exists("early") {
 		t.Error("the consumer did not create its topic")
+	}
+}
+
+// The console consumer balances its group as Kafka's does: range unless
+// partition.assignment.strategy names other assignors, which it takes by
+// their Java class names or librdkafka's short ones.
+func TestKafkaConsoleConsumerAssignor(t *testing.T) {
+	c := newCluster(t, kfake.SeedTopics(2, "test"))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.addr), kgo.DefaultProduceTopic("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx := context.Background()
+	for i, tc := range []struct {
+		props []string
+		want  string
+	}{
+		{nil, "range"},
+		{[]string{"--consumer-property", "partition.assignment.strategy=org.apache.kafka.clients.consumer.RoundRobinAssignor"}, "roundrobin"},
+		{[]string{"--consumer-property", "partition.assignment.strategy=cooperative-sticky, range"}, "cooperative-sticky"},
+	} {
+		group := fmt.Sprintf("assignor-%d", i)
+		done := make(chan result, 1)
+		go func() {
+			done <- c.run("", append([]string{"kafka-console-consumer.sh", "--bootstrap-server", c.addr, "--topic", "test",
+				"--group", group, "--max-messages", "1"}, tc.props...)...)
+		}()
+		var protocol string
+		for protocol == "" {
+			described, err := adm.DescribeGroups(ctx, group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := described[group]; g.State == "Stable" {
+				protocol = g.Protocol
+				break
+			}
+			select {
+			case r := <-done:
+				t.Fatalf("%v: the consumer ended before its group was stable: %s", tc.props, r.stderr)
+			case <-time.After(10 * time.Millisecond): // polling: the member joins in its own time
+			}
+		}
+		if err := cl.ProduceSync(ctx, kgo.StringRecord("x")).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		(<-done).ok(t)
+		if protocol != tc.want {
+			t.Errorf("%v: the group is balanced by %q, want %q", tc.props, protocol, tc.want)
+		}
+	}
+	r := c.run("", "kafka-console-consumer.sh", "--bootstrap-server", c.addr, "--topic", "test", "--group", "bad",
+		"--consumer-property", "partition.assignment.strategy=com.example.MyAssignor").wantCode(t, 1)
+	if !strings.Contains(r.stderr, `unknown assignor "com.example.MyAssignor"`) {
+		t.Errorf("stderr %q", r.stderr)
 	}
 }

@@ -163,6 +163,7 @@ func (pc *perfConsumer) clientOpts(clock *joinClock) (*props, []kgo.Opt, error) 
 	}
 	p.Set("max.partition.fetch.bytes", strconv.Itoa(*pc.fetchSize))
 	p.SetDefault("client.id", "perf-consumer-client")
+	p.SetDefault("partition.assignment.strategy", kafkaAssignors)
 	reset := kgo.NewOffset().AtStart()
 	if *pc.fromLatest {
 		reset = kgo.NewOffset().AtEnd()
