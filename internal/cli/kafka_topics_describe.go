@@ -17,8 +17,9 @@ import (
 
 // kafka_topics_describe.go is kafka-topics.sh --describe. Like Kafka 4.x it
 // reads partitions with DescribeTopicPartitions (KIP-966), which carries the
-// eligible leader replicas; against a broker without that API it falls back
-// to Metadata and prints "Elr: N/A", as Kafka's tool does. Lines:
+// eligible leader replicas; for a topic named by --topic-id, or against a
+// broker without that API, it reads Metadata and prints "Elr: N/A", as
+// Kafka's tool does. Lines:
 //
 //	Topic: T<TAB>TopicId: ID<TAB>PartitionCount: N<TAB>ReplicationFactor: N<TAB>Configs: k=v,...
 //	<TAB>Topic: T<TAB>Partition: 0<TAB>Leader: 1<TAB>Replicas: 1,2<TAB>Isr: 1,2<TAB>Elr: <TAB>LastKnownElr:
@@ -40,7 +41,8 @@ type describedPart struct {
 
 func (o *topicsOpts) describe(ctx context.Context, e *env, adm *kadm.Client) error {
 	var names []string
-	if id, ok := parseTopicID(*o.topicID); ok {
+	id, byID := parseTopicID(*o.topicID)
+	if byID {
 		found, err := o.topicByID(ctx, e, adm, id)
 		if err != nil {
 			return err
@@ -64,7 +66,16 @@ func (o *topicsOpts) describe(ctx context.Context, e *env, adm *kadm.Client) err
 	if len(names) == 0 {
 		return nil
 	}
-	topics, err := describeTopicPartitions(ctx, o.cl, names, int32(*o.sizeLimit))
+	// Kafka's tool describes a topic named by its id with Metadata, which
+	// carries no eligible leader replicas ("Elr: N/A"), and by name with
+	// DescribeTopicPartitions.
+	var topics []describedTopic
+	var err error
+	if byID {
+		topics, err = describeWithMetadata(ctx, o.cl, names)
+	} else {
+		topics, err = describeTopicPartitions(ctx, o.cl, names, int32(*o.sizeLimit))
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,16 @@ func TestKafkaTopics(t *testing.T) {
 		if n := len(lines(out)); n != 4 {
 			t.Fatalf("%d lines:\n%s", n, out)
 		}
+	})
+
+	t.Run("describe by topic id has no eligible leader replicas to show", func(t *testing.T) {
+		id := regexp.MustCompile(`TopicId: (\S+)`).FindStringSubmatch(kt("--describe", "--topic", "test").ok(t))[1]
+		out := kt("--describe", "--topic-id", id).ok(t)
+		matchLines(t, out,
+			`^Topic: test\tTopicId: `+id+`\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: $`,
+			`^\tTopic: test\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\tLastKnownElr: N/A$`,
+			`^\tTopic: test\tPartition: 1\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\tLastKnownElr: N/A$`,
+			`^\tTopic: test\tPartition: 2\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\tLastKnownElr: N/A$`)
 	})
 
 	t.Run("describe lists overridden configs", func(t *testing.T) {
