@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/samsa-io/samsa/internal/api"
 	"github.com/samsa-io/samsa/internal/auth"
@@ -49,7 +50,7 @@ func (b *Broker) bind() error {
 	learner := !b.isVoter()
 	var clientLns []server.Listener
 	for _, l := range b.cfg.BrokerListeners() {
-		ln, err := net.Listen("tcp", l.Addr())
+		ln, err := listen(l.Addr(), n.SocketListenBacklogSize)
 		if err != nil {
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
 		}
@@ -80,7 +81,7 @@ func (b *Broker) bind() error {
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", l.Addr())
+		ln, err := listen(l.Addr(), n.SocketListenBacklogSize)
 		if err != nil {
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr(), err)
 		}
@@ -95,6 +96,29 @@ func (b *Broker) bind() error {
 		break // one controller listener carries the quorum
 	}
 	return nil
+}
+
+// listen binds addr with an accept backlog of socket.listen.backlog.size
+// connections, as Kafka's listeners have. Go listens with the system's
+// largest; listen(2) on the bound socket again sets the one asked for (which
+// Linux caps at net.core.somaxconn).
+func listen(addr string, backlog int32) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err == nil {
+		var lerr error
+		if err = rc.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), int(backlog)) }); err == nil {
+			err = lerr
+		}
+	}
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("accept backlog %d: %w", backlog, err)
+	}
+	return ln, nil
 }
 
 // serverListener is how listener l is served: on an SSL listener, its TLS

@@ -33,7 +33,7 @@ var networkDefs = []Def{
 	{Name: "socket.request.max.bytes", Type: TypeInt, Default: "104857600", Valid: atLeast(1), Importance: High,
 		Doc: "Largest request frame in bytes; a larger size prefix closes the connection before anything is allocated."},
 	{Name: "socket.listen.backlog.size", Type: TypeInt, Default: "50", Valid: atLeast(1), Importance: Medium,
-		Doc: "samsa: accepted and ignored; listening sockets get the system's backlog (net.core.somaxconn on Linux)."},
+		Doc: "Accept backlog of every listener's socket: connections the system has accepted and samsa not yet (Linux caps it at net.core.somaxconn)."},
 	{Name: "connections.max.idle.ms", Type: TypeLong, Default: "600000", Importance: Medium,
 		Doc: "Milliseconds after which a connection with no request in flight is closed; -1 never closes idle connections."},
 	{Name: "request.timeout.ms", Type: TypeInt, Default: "30000", Importance: High,
