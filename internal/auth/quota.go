@@ -3,6 +3,7 @@ package auth
 import (
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/samsa-io/samsa/internal/metadata"
@@ -62,6 +63,7 @@ type Quotas struct {
 	mu      sync.Mutex
 	sensors [2]map[sensorKey]*rate // by kind
 	records int                    // Records since the last sweep
+	live    atomic.Bool            // some sensor is left, so sweeps must go on
 }
 
 // sensorKey is who is measured together: "" for a part the winning entity
@@ -82,6 +84,12 @@ func NewQuotas(image func() *metadata.Image, samples int, window time.Duration) 
 func (q *Quotas) Record(kind QuotaKind, user, clientID string, n int64, now time.Time) time.Duration {
 	bound, key, ok := q.resolve(kind, user, clientID)
 	if !ok {
+		// Sensors left from quotas since removed still go in time.
+		if q.live.Load() {
+			q.mu.Lock()
+			q.sweep(now)
+			q.mu.Unlock()
+		}
 		return 0
 	}
 	q.mu.Lock()
@@ -91,6 +99,7 @@ func (q *Quotas) Record(kind QuotaKind, user, clientID string, n int64, now time
 	if r == nil {
 		r = newRate(q.samples)
 		q.sensors[kind][key] = r
+		q.live.Store(true)
 	}
 	r.add(float64(n), now, q.window)
 	bytesPerSec, span := r.measure(now, q.window)
@@ -168,13 +177,16 @@ func (q *Quotas) sweep(now time.Time) {
 	}
 	q.records = 0
 	span := time.Duration(q.samples) * q.window
+	left := 0
 	for _, m := range q.sensors {
 		for k, r := range m {
 			if now.Sub(r.starts[r.cur]) > span {
 				delete(m, k)
 			}
 		}
+		left += len(m)
 	}
+	q.live.Store(left > 0)
 }
 
 // rate is a sampled byte count: samples windows, the current one last

@@ -126,3 +126,26 @@ func TestQuotaResolution(t *testing.T) {
 		t.Error("bob's second client was not measured with his first")
 	}
 }
+
+// A client's sensor goes once it has been idle for a whole span, also after
+// every quota was removed and nothing is measured any more.
+func TestQuotaSensorsGoAfterTheQuotas(t *testing.T) {
+	img := quotaImage(t, produceQuota(metadata.QuotaEntity{ClientID: metadata.QuotaNamed("app")}, 1000))
+	q := NewQuotas(func() *metadata.Image { return img() }, 11, time.Second)
+	t0 := time.Unix(1000, 0)
+	q.Record(ProduceQuota, "ANONYMOUS", "app", 100, t0)
+	if n := len(q.sensors[ProduceQuota]); n != 1 {
+		t.Fatalf("%d sensors after a record, want 1", n)
+	}
+	img = quotaImage(t)
+	later := t0.Add(12 * time.Second)
+	for range 1024 {
+		q.Record(ProduceQuota, "ANONYMOUS", "app", 100, later)
+	}
+	if n := len(q.sensors[ProduceQuota]); n != 0 {
+		t.Errorf("%d sensors left after the quota was removed and a span passed, want 0", n)
+	}
+	if q.live.Load() {
+		t.Error("sweeps go on with no sensor left")
+	}
+}
