@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"internal/wire":        {},
 	"internal/record":      {},
 	"internal/metadata":    {},
+	"internal/metrics":     {},
 	"internal/storage":     {"record"},
 	"internal/quorum":      {"metadata", "storage", "record"},
 	"internal/kclient":     {},

@@ -1,0 +1,107 @@
+package metrics
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExposition(t *testing.T) {
+	r := NewRegistry()
+	c := r.Counter("x_bytes_total", "Bytes.\nSecond line.", Label{"dir", `in"\`})
+	c.Add(3)
+	c.Add(4)
+	r.Counter("x_bytes_total", "", Label{"dir", "out"})
+	r.GaugeFunc("x_up", "Up.", func() float64 { return 1 })
+	h := r.Histogram("x_seconds", "Latency.", []float64{0.001, 0.01}, false, Label{"api", "Produce"})
+	h.Observe(500 * time.Microsecond)
+	h.Observe(time.Millisecond) // on a bound: counted in it, as le says
+	h.Observe(time.Second)
+	r.Histogram("x_seconds", "", []float64{0.001, 0.01}, true, Label{"api", "Fetch"}) // empty: left out
+
+	var sb strings.Builder
+	if _, err := r.WriteTo(&sb); err != nil {
+		t.Fatal(err)
+	}
+	want := `# HELP x_bytes_total Bytes.\nSecond line.
+# TYPE x_bytes_total counter
+x_bytes_total{dir="in\"\\"} 7
+x_bytes_total{dir="out"} 0
+# HELP x_up Up.
+# TYPE x_up gauge
+x_up 1
+# HELP x_seconds Latency.
+# TYPE x_seconds histogram
+x_seconds_bucket{api="Produce",le="0.001"} 2
+x_seconds_bucket{api="Produce",le="0.01"} 2
+x_seconds_bucket{api="Produce",le="+Inf"} 3
+x_seconds_sum{api="Produce"} 1.0015
+x_seconds_count{api="Produce"} 3
+`
+	if got := sb.String(); got != want {
+		t.Errorf("exposition:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestRegisteringANameAsTwoKindsPanics(t *testing.T) {
+	r := NewRegistry()
+	r.Counter("x_total", "")
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	r.GaugeFunc("x_total", "", func() float64 { return 0 })
+}
+
+func TestServeHTTP(t *testing.T) {
+	r := NewRegistry()
+	r.GaugeFunc("x_up", "Up.", func() float64 { return 1 })
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/plain; version=0.0.4; charset=utf-8" ||
+		!strings.Contains(rec.Body.String(), "\nx_up 1\n") {
+		t.Errorf("GET: %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/metrics", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", rec.Code)
+	}
+}
+
+func TestRequests(t *testing.T) {
+	r := NewRegistry()
+	q := NewRequests(r, "broker", func(k int16) string { return map[int16]string{0: "Produce", 1: "Fetch"}[k] })
+	q.Done(0, 2*time.Millisecond, 100, 50)
+	q.Done(0, 3*time.Millisecond, 100, 0)
+	q.Done(-1, time.Millisecond, 10, 10) // out of range: counted under the last key, never a panic
+	var sb strings.Builder
+	r.WriteTo(&sb)
+	out := sb.String()
+	for _, line := range []string{
+		`samsa_request_latency_seconds_count{server="broker",request="Produce"} 2`,
+		`samsa_request_latency_seconds_bucket{server="broker",request="Produce",le="0.0025"} 1`,
+		`samsa_request_bytes_total{server="broker"} 210`,
+		`samsa_response_bytes_total{server="broker"} 60`,
+	} {
+		if !strings.Contains(out, "\n"+line+"\n") {
+			t.Errorf("no line %q in\n%s", line, out)
+		}
+	}
+	if strings.Contains(out, `request="Fetch"`) {
+		t.Error("an API never requested has a series")
+	}
+}
+
+// Counting on the request path allocates nothing.
+func TestObservingAllocatesNothing(t *testing.T) {
+	r := NewRegistry()
+	q := NewRequests(r, "broker", func(int16) string { return "x" })
+	c := r.Counter("c_total", "")
+	if n := testing.AllocsPerRun(100, func() { q.Done(0, time.Millisecond, 1, 1); c.Add(1) }); n != 0 {
+		t.Errorf("%v allocations per request", n)
+	}
+}
