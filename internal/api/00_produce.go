@@ -98,6 +98,10 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 				continue
 			}
 			out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
+			if m := h.cfg.Counters; m != nil {
+				m.ProducedBytes.Add(uint64(len(rp.Records)))
+				m.ProducedRecords.Add(uint64(res.LastOffset - res.BaseOffset + 1))
+			}
 			pending = append(pending, produced{p: p, out: out, next: res.LastOffset + 1, epoch: res.LeaderEpoch})
 		}
 		resp.Topics = append(resp.Topics, ot)

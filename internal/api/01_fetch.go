@@ -337,6 +337,7 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 			return reply
 		}
 	}
+	h.countFetched(plan.replica >= 0, pass)
 	img := h.image()
 	leaders := map[int32]bool{}
 	var served []*sessionPartition // partitions of an incremental session that returned records
@@ -395,6 +396,26 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 		}
 	}
 	return h.respondFetch(c, resp, pass)
+}
+
+// countFetched counts the record bytes a fetch answers with, a
+// follower's apart from a consumer's.
+func (h *Handler) countFetched(follower bool, pass *passResult) {
+	m := h.cfg.Counters
+	if m == nil {
+		return
+	}
+	var n int64
+	for i := range pass.results {
+		if pass.errs[i] == nil {
+			n += int64(pass.results[i].Records.Size)
+		}
+	}
+	if follower {
+		m.ReplicatedBytes.Add(uint64(n))
+	} else {
+		m.FetchedBytes.Add(uint64(n))
+	}
 }
 
 // nextSessionEpoch is the epoch after e: after the largest int32 comes 1,

@@ -37,6 +37,7 @@ import (
 	"github.com/samsa-io/samsa/internal/controller"
 	"github.com/samsa-io/samsa/internal/group"
 	"github.com/samsa-io/samsa/internal/metadata"
+	"github.com/samsa-io/samsa/internal/metrics"
 	"github.com/samsa-io/samsa/internal/partition"
 	"github.com/samsa-io/samsa/internal/storage"
 	"github.com/samsa-io/samsa/internal/txn"
@@ -54,6 +55,7 @@ type Config struct {
 	Dirs        []*storage.Dir     // the log directories, for DescribeLogDirs
 	Groups      *group.Coordinator // the consumer group coordinator
 	Quotas      *auth.Quotas       // client quotas; nil enforces none
+	Counters    *Counters          // what the handlers count for the broker's metrics; nil counts nothing
 	TLS         TLSListeners       // run-time TLS changes of this broker's SSL listeners; nil: none
 	Logger      *slog.Logger
 	// LogLevel is the level of Logger's handler, which IncrementalAlterConfigs
@@ -68,6 +70,14 @@ type Config struct {
 	ControllerListener bool
 	LocalController    *controller.Controller
 	ControllerActive   func() bool
+}
+
+// Counters are the broker's counts of the data its handlers move.
+type Counters struct {
+	ProducedBytes   *metrics.Counter // record batch bytes appended by produce requests (Kafka: BytesInPerSec)
+	ProducedRecords *metrics.Counter // records they held (MessagesInPerSec)
+	FetchedBytes    *metrics.Counter // record bytes in consumers' fetch responses (BytesOutPerSec)
+	ReplicatedBytes *metrics.Counter // record bytes in followers' fetch responses (ReplicationBytesOutPerSec)
 }
 
 // TLSListeners checks and applies changes of this broker's SSL listeners'

@@ -69,6 +69,7 @@ type Broker struct {
 	server      *server.Server // client listeners
 	ctrlServer  *server.Server // the controller listener; nil without the controller role
 	muxes       []*mux         // listeners shared between raft and the Kafka protocol
+	metrics     *nodeMetrics   // nil without metrics.listener
 	raftLn      net.Listener   // the quorum transport's side of a mux
 	raftAddr    string         // that listener's address
 	// The TLS of the connections this node opens to other nodes'
@@ -289,7 +290,7 @@ func (b *Broker) advertised() []config.Listener {
 
 // serve starts answering clients.
 func (b *Broker) serve() {
-	h := api.New(api.Config{
+	cfg := api.Config{
 		NodeID:      b.cfg.NodeID,
 		Broker:      b.cfg,
 		Metadata:    b.meta,
@@ -304,10 +305,15 @@ func (b *Broker) serve() {
 		Logger:       b.log.With("component", "api"),
 		LogLevel:     b.logLevel,
 		ControllerID: b.activeControllerID,
-	})
+	}
+	if b.metrics != nil {
+		cfg.Counters = b.metrics.counters
+	}
+	h := api.New(cfg)
 	b.applyCommittedTLS(true)
 	b.applyBrokerConfigs()
 	b.server.Serve(h)
+	b.serveMetrics()
 	close(b.ready)
 	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())
 }
@@ -344,6 +350,7 @@ func (b *Broker) Stop() error {
 	if b.ctrlServer != nil {
 		b.ctrlServer.Close(ctx)
 	}
+	b.stopMetrics(ctx)
 	if b.stopRun != nil {
 		b.stopRun()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/samsa-io/samsa/internal/api"
 	"github.com/samsa-io/samsa/internal/auth"
 	"github.com/samsa-io/samsa/internal/config"
+	"github.com/samsa-io/samsa/internal/metrics"
 	"github.com/samsa-io/samsa/internal/quorum"
 	"github.com/samsa-io/samsa/internal/server"
 )
@@ -30,8 +31,11 @@ func (b *Broker) bind() error {
 	if err := b.setPeerTLS(nil); err != nil {
 		return err
 	}
+	if err := b.bindMetrics(); err != nil {
+		return err
+	}
 	n := b.cfg.Network
-	serverCfg := func(ls []server.Listener, component, protected string) server.Config {
+	serverCfg := func(ls []server.Listener, component, protected string, requests *metrics.Requests) server.Config {
 		limits := b.serverLimits(config.Dynamic{}, protected)
 		return server.Config{
 			Listeners:         ls,
@@ -45,7 +49,12 @@ func (b *Broker) bind() error {
 			SendBuffer:        int(n.SocketSendBufferBytes),
 			ReceiveBuffer:     int(n.SocketReceiveBufferBytes),
 			Logger:            b.log.With("component", component),
+			Completed:         completed(requests),
 		}
+	}
+	var requests, ctrlReqs *metrics.Requests
+	if b.metrics != nil {
+		requests, ctrlReqs = b.metrics.requests, b.metrics.ctrlReqs
 	}
 	learner := !b.isVoter()
 	var clientLns []server.Listener
@@ -69,7 +78,7 @@ func (b *Broker) bind() error {
 		}
 		clientLns = append(clientLns, sl)
 	}
-	b.server = server.New(serverCfg(clientLns, "server", b.protectedListener()))
+	b.server = server.New(serverCfg(clientLns, "server", b.protectedListener(), requests))
 	if err := b.server.Listen(); err != nil {
 		return err
 	}
@@ -89,7 +98,7 @@ func (b *Broker) bind() error {
 		b.muxes = append(b.muxes, m)
 		b.raftLn, b.raftAddr = m.raft, l.Addr()
 		sl.Ln, sl.TLS = m.kafka, nil // the mux runs the handshake
-		b.ctrlServer = server.New(serverCfg([]server.Listener{sl}, "controller-server", ""))
+		b.ctrlServer = server.New(serverCfg([]server.Listener{sl}, "controller-server", "", ctrlReqs))
 		if err := b.ctrlServer.Listen(); err != nil {
 			return err
 		}

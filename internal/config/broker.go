@@ -85,6 +85,7 @@ type Network struct {
 	SocketReceiveBufferBytes             int32            // socket.receive.buffer.bytes; -1 OS default
 	SocketRequestMaxBytes                int32            // socket.request.max.bytes: largest request frame
 	SocketListenBacklogSize              int32            // socket.listen.backlog.size
+	MetricsListener                      string           // metrics.listener: host:port of the metrics endpoint; "" none
 	ConnectionsMaxIdleMs                 int64            // connections.max.idle.ms; -1 never
 	RequestTimeoutMs                     int32            // request.timeout.ms: deadline for a whole frame once its first byte arrived
 	QueuedMaxRequests                    int32            // queued.max.requests

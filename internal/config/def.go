@@ -2,6 +2,7 @@ package config
 
 import (
 	"math"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -316,6 +317,24 @@ func (o oneOf) check(v any) string {
 }
 
 func (o oneOf) String() string { return "[" + strings.Join(o, ", ") + "]" }
+
+// hostPort takes an address as host:port (the host may be empty, for every
+// interface), or nothing.
+type hostPort struct{}
+
+func (hostPort) check(v any) string {
+	s, _ := v.(string)
+	if s == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(s)
+	if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || (n == 0 && port != "0") {
+		return "Value must be host:port"
+	}
+	return ""
+}
+
+func (hostPort) String() string { return "host:port, or empty" }
 
 // listOf is Kafka's ValidList.in: every element must be one of the strings.
 // With nonEmpty it also rejects the empty list.

@@ -34,6 +34,8 @@ var networkDefs = []Def{
 		Doc: "Largest request frame in bytes; a larger size prefix closes the connection before anything is allocated."},
 	{Name: "socket.listen.backlog.size", Type: TypeInt, Default: "50", Valid: atLeast(1), Importance: Medium,
 		Doc: "Accept backlog of every listener's socket: connections the system has accepted and samsa not yet (Linux caps it at net.core.somaxconn)."},
+	{Name: "metrics.listener", Type: TypeString, Default: "", Valid: hostPort{}, Importance: Medium,
+		Doc: "samsa: host:port of an HTTP listener serving the broker's metrics at /metrics in Prometheus' text format (docs/metrics.md); empty, the default, opens none. It has no authentication: give it a loopback address, or one only the scrapers can reach."},
 	{Name: "connections.max.idle.ms", Type: TypeLong, Default: "600000", Importance: Medium,
 		Doc: "Milliseconds after which a connection with no request in flight is closed; -1 never closes idle connections."},
 	{Name: "request.timeout.ms", Type: TypeInt, Default: "30000", Importance: High,

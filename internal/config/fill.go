@@ -63,6 +63,7 @@ func (b *Broker) fill() error {
 		SocketReceiveBufferBytes:             r.i32("socket.receive.buffer.bytes"),
 		SocketRequestMaxBytes:                r.i32("socket.request.max.bytes"),
 		SocketListenBacklogSize:              r.i32("socket.listen.backlog.size"),
+		MetricsListener:                      r.str("metrics.listener"),
 		ConnectionsMaxIdleMs:                 r.i64("connections.max.idle.ms"),
 		RequestTimeoutMs:                     r.i32("request.timeout.ms"),
 		QueuedMaxRequests:                    r.i32("queued.max.requests"),

@@ -440,3 +440,22 @@ func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
 	}
 	return nil
 }
+
+// Health is how a partition's replication stands, as this broker sees it.
+type Health struct {
+	Leading           bool // this replica serves as the leader
+	Replicas, ISR     int  // how many replicas the partition has, and are in sync
+	MinInsyncReplicas int  // the topic's min.insync.replicas
+}
+
+// Health returns how the partition's replication stands now.
+func (p *Partition) Health() Health {
+	var h Health
+	if st := p.cfg.Load(); st != nil {
+		h.MinInsyncReplicas = int(st.minInsyncReplicas)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h.Leading, h.Replicas, h.ISR = p.leading(), len(p.replicas), len(p.isr)
+	return h
+}

@@ -31,10 +31,10 @@ type conn struct {
 	ctx    context.Context // done when the connection is closing or the server stops
 	cancel context.CancelFunc
 
-	replies  chan wire.Reply // requests read and not yet answered, in order
-	inFlight atomic.Int32    // replies queued or being written
-	stopped  atomic.Bool     // StopReading was called
-	stopping chan struct{}   // closed by stopReading
+	replies  chan pending  // requests read and not yet answered, in order
+	inFlight atomic.Int32  // replies queued or being written
+	stopped  atomic.Bool   // StopReading was called
+	stopping chan struct{} // closed by stopReading
 	stopOnce sync.Once
 	muted    atomic.Int64                    // until when (nanoseconds since muteClock) no request is read: a throttled client
 	mapName  func(dn string) (string, error) // the listener's principal mapping; nil: the DN
@@ -58,7 +58,7 @@ func newConn(s *Server, l *Listener, nc net.Conn) *conn {
 		bw:       bufio.NewWriterSize(nc, 64<<10),
 		ctx:      ctx,
 		cancel:   cancel,
-		replies:  make(chan wire.Reply, s.cfg.MaxInFlight),
+		replies:  make(chan pending, s.cfg.MaxInFlight),
 	}
 }
 
@@ -212,7 +212,7 @@ func (c *conn) readLoop() error {
 		if err != nil {
 			return err
 		}
-		reply, err := c.readAndHandle(size, received)
+		reply, key, err := c.readAndHandle(size, received)
 		if errors.Is(err, errStopped) {
 			return nil
 		}
@@ -223,11 +223,12 @@ func (c *conn) readLoop() error {
 			c.mute(reply.Throttle)
 		}
 		if reply.None {
+			c.done(key, received, size, 0)
 			continue
 		}
 		c.inFlight.Add(1)
 		select {
-		case c.replies <- reply:
+		case c.replies <- pending{Reply: reply, key: key, received: received, size: size}:
 		case <-c.ctx.Done():
 			c.inFlight.Add(-1)
 			releaseReply(c.ctx, reply)
@@ -239,11 +240,11 @@ func (c *conn) readLoop() error {
 // readAndHandle reads the body of a size-byte frame once the server's
 // request queue has room for it, and handles it. A frame that waited for
 // room gets its whole deadline again from when it may be read.
-func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, error) {
+func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, int16, error) {
 	q := c.srv.queue
 	ok, waited := q.acquire(c.ctx, c.stopping, int64(size))
 	if !ok {
-		return wire.Reply{}, errStopped
+		return wire.Reply{}, 0, errStopped
 	}
 	defer q.release(int64(size))
 	if waited {
@@ -251,9 +252,31 @@ func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, error)
 	}
 	frame, err := readFrame(c.br, size)
 	if err != nil {
-		return wire.Reply{}, fmt.Errorf("read %d-byte frame: %w", size, err)
+		return wire.Reply{}, 0, fmt.Errorf("read %d-byte frame: %w", size, err)
 	}
-	return c.handle(frame, received)
+	key, _ := peekAPI(frame)
+	reply, err := c.handle(frame, received)
+	return reply, key, err
+}
+
+// pending is a request handled and waiting for its response to be written,
+// with what its metrics need.
+type pending struct {
+	wire.Reply
+	key      int16     // API key
+	received time.Time // when its first byte was read
+	size     int32     // its frame's size, without the size prefix
+}
+
+// done reports a request answered with a respSize-byte frame (0: none) to
+// Config.Completed.
+func (c *conn) done(key int16, received time.Time, size int32, respSize int64) {
+	if f := c.srv.cfg.Completed; f != nil {
+		if respSize > 0 {
+			respSize += 4
+		}
+		f(key, time.Since(received), int64(size)+4, respSize)
+	}
 }
 
 // handle parses the header and runs the handler's synchronous part. A panic
@@ -289,7 +312,8 @@ func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, err e
 
 func (c *conn) writeLoop() {
 	broken := false
-	for reply := range c.replies {
+	for p := range c.replies {
+		reply := p.Reply
 		// Responses already written must not wait in the buffer while this
 		// one waits for acks or data.
 		if reply.Wait != nil && c.bw.Buffered() > 0 && !broken && !isReady(reply) {
@@ -320,6 +344,9 @@ func (c *conn) writeLoop() {
 					c.nc.Close()
 				}
 			}
+		}
+		if resp != nil && !broken {
+			c.done(p.key, p.received, p.size, resp.Size())
 		}
 		if resp != nil && resp.Release != nil {
 			resp.Release()

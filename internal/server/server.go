@@ -66,6 +66,12 @@ type Config struct {
 	SendBuffer        int           // socket.send.buffer.bytes: SO_SNDBUF of accepted connections; 0 or less keeps the system's
 	ReceiveBuffer     int           // socket.receive.buffer.bytes: their SO_RCVBUF; 0 or less keeps the system's
 	Logger            *slog.Logger
+	// Completed, when set, is told of every request answered (respBytes 0
+	// for one with no response): its API key, the time from its first byte
+	// read to its response written (or handled, without one), and its
+	// request and response frames' sizes with their size prefixes. It is
+	// called from the connection's goroutines and must not block.
+	Completed func(key int16, took time.Duration, reqBytes, respBytes int64)
 }
 
 func (c *Config) setDefaults() {
@@ -173,6 +179,14 @@ func (s *Server) Serve(h wire.Handler) {
 		s.accepting.Add(1)
 		go s.acceptLoop(&s.cfg.Listeners[i], ln)
 	}
+}
+
+// Connections returns how many connections of the named listener are
+// being served.
+func (s *Server) Connections(listener string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perListener[listener]
 }
 
 // Addrs returns the bound address of each listener, in configuration order.

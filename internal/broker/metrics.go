@@ -1,0 +1,217 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-io/samsa/internal/api"
+	"github.com/samsa-io/samsa/internal/metrics"
+	"github.com/samsa-io/samsa/internal/partition"
+)
+
+// The node's metrics, served over HTTP at /metrics when metrics.listener is
+// set (docs/metrics.md lists them with the Kafka MBeans they mirror).
+// Counts are kept only then: without the listener the request path counts
+// nothing. Gauges read their owners (the partition manager, the metadata
+// image, the servers) at each scrape.
+type nodeMetrics struct {
+	reg      *metrics.Registry
+	counters *api.Counters
+	requests *metrics.Requests // the client listeners'
+	ctrlReqs *metrics.Requests // the controller listener's
+	ln       net.Listener
+	http     *http.Server
+}
+
+// bindMetrics binds metrics.listener, if set, and registers the series kept
+// on the request path; the gauges come with serveMetrics.
+func (b *Broker) bindMetrics() error {
+	addr := b.cfg.Network.MetricsListener
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen metrics.listener %s: %w", addr, err)
+	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		b.log.Warn("the metrics listener is reachable beyond this machine and has no authentication", "addr", ln.Addr().String())
+	}
+	reg := metrics.NewRegistry()
+	m := &nodeMetrics{reg: reg, ln: ln}
+	m.requests = metrics.NewRequests(reg, "broker", kmsg.NameForKey)
+	if b.cfg.HasRole("controller") {
+		m.ctrlReqs = metrics.NewRequests(reg, "controller", kmsg.NameForKey)
+	}
+	m.counters = &api.Counters{
+		ProducedBytes: reg.Counter("samsa_produce_bytes_total",
+			"Bytes of record batches appended by produce requests to the partitions this broker leads (Kafka: BrokerTopicMetrics BytesInPerSec)."),
+		ProducedRecords: reg.Counter("samsa_produce_records_total",
+			"Records appended by produce requests (Kafka: BrokerTopicMetrics MessagesInPerSec)."),
+		FetchedBytes: reg.Counter("samsa_fetch_bytes_total",
+			"Record bytes sent in fetch responses, by who fetched (Kafka: BrokerTopicMetrics BytesOutPerSec, ReplicationBytesOutPerSec).",
+			metrics.Label{Name: "fetcher", Value: "consumer"}),
+		ReplicatedBytes: reg.Counter("samsa_fetch_bytes_total", "",
+			metrics.Label{Name: "fetcher", Value: "follower"}),
+	}
+	b.metrics = m
+	return nil
+}
+
+// completed is a server's Config.Completed for q, or nil without metrics.
+func completed(q *metrics.Requests) func(int16, time.Duration, int64, int64) {
+	if q == nil {
+		return nil
+	}
+	return q.Done
+}
+
+// serveMetrics registers the gauges and starts answering scrapes. Called
+// once the node serves clients, when what the gauges read exists.
+func (b *Broker) serveMetrics() {
+	m := b.metrics
+	if m == nil {
+		return
+	}
+	reg := m.reg
+	health := func(count func(h partition.Health) bool) func() float64 {
+		return func() float64 {
+			n := 0
+			for _, p := range b.partitions.All() {
+				if count(p.Health()) {
+					n++
+				}
+			}
+			return float64(n)
+		}
+	}
+	reg.GaugeFunc("samsa_partitions", "Replicas this broker hosts (Kafka: ReplicaManager PartitionCount).",
+		health(func(partition.Health) bool { return true }))
+	reg.GaugeFunc("samsa_leader_partitions", "Partitions this broker leads (Kafka: ReplicaManager LeaderCount).",
+		health(func(h partition.Health) bool { return h.Leading }))
+	reg.GaugeFunc("samsa_under_replicated_partitions",
+		"Partitions this broker leads whose ISR is smaller than their replica set (Kafka: ReplicaManager UnderReplicatedPartitions).",
+		health(func(h partition.Health) bool { return h.Leading && h.ISR < h.Replicas }))
+	reg.GaugeFunc("samsa_under_min_isr_partitions",
+		"Partitions this broker leads whose ISR is smaller than min.insync.replicas: acks=all produces fail (Kafka: ReplicaManager UnderMinIsrPartitionCount).",
+		health(func(h partition.Health) bool { return h.Leading && h.ISR < h.MinInsyncReplicas }))
+	reg.GaugeFunc("samsa_at_min_isr_partitions",
+		"Partitions this broker leads whose ISR is exactly min.insync.replicas: one more loss stops acks=all produces (Kafka: ReplicaManager AtMinIsrPartitionCount).",
+		health(func(h partition.Health) bool { return h.Leading && h.ISR == h.MinInsyncReplicas }))
+	reg.GaugeFunc("samsa_controller_active",
+		"1 on the node whose controller is active, 0 elsewhere; summed over the cluster it is 1 (Kafka: KafkaController ActiveControllerCount).",
+		func() float64 {
+			if b.isActiveController() {
+				return 1
+			}
+			return 0
+		})
+	b.imageGauges(reg)
+	for _, l := range b.cfg.BrokerListeners() {
+		name := l.Name
+		reg.GaugeFunc("samsa_connections", "Connections being served, by listener (Kafka: socket-server-metrics connection-count).",
+			func() float64 { return float64(b.server.Connections(name)) }, metrics.Label{Name: "listener", Value: name})
+	}
+	if b.ctrlServer != nil {
+		name := b.cfg.ControllerListeners()[0].Name
+		reg.GaugeFunc("samsa_connections", "", func() float64 { return float64(b.ctrlServer.Connections(name)) },
+			metrics.Label{Name: "listener", Value: name})
+	}
+	reg.GaugeFunc("go_goroutines", "Goroutines that exist.", func() float64 { return float64(runtime.NumGoroutine()) })
+	reg.GaugeFunc("process_resident_memory_bytes", "Resident memory of the process in bytes.", residentBytes)
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", reg)
+	m.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		if err := m.http.Serve(m.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	b.log.Info("serving metrics", "addr", "http://"+m.ln.Addr().String()+"/metrics")
+}
+
+// imageGauges registers the cluster as this node's metadata shows it.
+func (b *Broker) imageGauges(reg *metrics.Registry) {
+	reg.GaugeFunc("samsa_cluster_topics", "Topics in the cluster, as this node's metadata shows them (Kafka: KafkaController GlobalTopicCount).",
+		func() float64 { return float64(b.meta.Image().NumTopics()) })
+	partitions := func(offline bool) func() float64 {
+		return func() float64 {
+			img := b.meta.Image()
+			n := 0
+			for _, name := range img.TopicNames() {
+				t, _ := img.Topic(name)
+				for _, p := range t.Partitions {
+					if !offline || p.Leader < 0 {
+						n++
+					}
+				}
+			}
+			return float64(n)
+		}
+	}
+	reg.GaugeFunc("samsa_cluster_partitions", "Partitions in the cluster (Kafka: KafkaController GlobalPartitionCount).", partitions(false))
+	reg.GaugeFunc("samsa_cluster_offline_partitions",
+		"Partitions without a leader: neither produce nor fetch can reach them (Kafka: KafkaController OfflinePartitionsCount).", partitions(true))
+	brokers := func(fenced bool) func() float64 {
+		return func() float64 {
+			n := 0
+			for _, br := range b.meta.Image().Brokers() {
+				if br.Fenced == fenced {
+					n++
+				}
+			}
+			return float64(n)
+		}
+	}
+	reg.GaugeFunc("samsa_cluster_brokers", "Registered brokers, by state (Kafka: KafkaController ActiveBrokerCount, FencedBrokerCount).",
+		brokers(false), metrics.Label{Name: "state", Value: "active"})
+	reg.GaugeFunc("samsa_cluster_brokers", "", brokers(true), metrics.Label{Name: "state", Value: "fenced"})
+}
+
+// residentBytes reads the process's resident set from /proc (Linux); 0
+// where there is none.
+func residentBytes() float64 {
+	statm, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(statm))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return float64(pages * int64(os.Getpagesize()))
+}
+
+// MetricsAddr is the address the metrics listener is bound to, nil without
+// one.
+func (b *Broker) MetricsAddr() net.Addr {
+	if b.metrics == nil {
+		return nil
+	}
+	return b.metrics.ln.Addr()
+}
+
+// stopMetrics stops answering scrapes.
+func (b *Broker) stopMetrics(ctx context.Context) {
+	if m := b.metrics; m != nil {
+		if m.http != nil {
+			m.http.Shutdown(ctx)
+		} else {
+			m.ln.Close()
+		}
+	}
+}

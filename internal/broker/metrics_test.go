@@ -1,0 +1,165 @@
+package broker_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-io/samsa/internal/broker"
+	"github.com/samsa-io/samsa/internal/clustertest"
+)
+
+// scrape reads b's metrics: series (name and labels as written) to value.
+func scrape(t *testing.T, b *broker.Broker) map[string]float64 {
+	t.Helper()
+	addr := b.MetricsAddr()
+	if addr == nil {
+		t.Fatal("no metrics listener")
+	}
+	resp, err := http.Get("http://" + addr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A one-node cluster counts what clients do and shows its partitions and
+// controller as Kafka's MBeans would.
+func TestMetricsOfOneNode(t *testing.T) {
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{"metrics.listener": "127.0.0.1:0"}))
+	c.CreateTopic(t, "t", 2, 1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.ConsumeTopics("t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	const n = 10
+	for i := range n {
+		if err := cl.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint(i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for got := 0; got < n; {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatal(err)
+		}
+		got += fs.NumRecords()
+	}
+
+	m := scrape(t, c.Broker(0))
+	for series, want := range map[string]float64{
+		`samsa_produce_records_total`:                                            n,
+		`samsa_partitions`:                                                       2,
+		`samsa_leader_partitions`:                                                2,
+		`samsa_under_replicated_partitions`:                                      0,
+		`samsa_controller_active`:                                                1,
+		`samsa_cluster_topics`:                                                   1,
+		`samsa_cluster_partitions`:                                               2,
+		`samsa_cluster_offline_partitions`:                                       0,
+		`samsa_cluster_brokers{state="active"}`:                                  1,
+		`samsa_cluster_brokers{state="fenced"}`:                                  0,
+		`samsa_fetch_bytes_total{fetcher="follower"}`:                            0,
+		`samsa_request_latency_seconds_count{server="broker",request="Produce"}`: n,
+	} {
+		if got, ok := m[series]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
+		}
+	}
+	// A produce with acks=0 has no response, and counts all the same.
+	noAcks := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	if err := noAcks.ProduceSync(ctx, kgo.StringRecord("unacked")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for scrape(t, c.Broker(0))[`samsa_request_latency_seconds_count{server="broker",request="Produce"}`] != n+1 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("the acks=0 produce was not counted")
+		case <-time.After(10 * time.Millisecond): // polling: it is handled in the broker's time
+		}
+	}
+	for _, series := range []string{
+		`samsa_produce_bytes_total`,
+		`samsa_fetch_bytes_total{fetcher="consumer"}`,
+		`samsa_request_bytes_total{server="broker"}`,
+		`samsa_response_bytes_total{server="broker"}`,
+		`samsa_request_latency_seconds_count{server="broker",request="Fetch"}`,
+		`samsa_connections{listener="PLAINTEXT"}`,
+		`process_resident_memory_bytes`,
+		`go_goroutines`,
+	} {
+		if m[series] <= 0 {
+			t.Errorf("%s = %v, want more than 0", series, m[series])
+		}
+	}
+}
+
+// In a cluster, the leader of a partition whose follower stopped shows it
+// under-replicated, followers' fetches are counted apart from consumers',
+// and one node has the active controller.
+func TestMetricsOfACluster(t *testing.T) {
+	c := clustertest.StartN(t, 3, clustertest.WithProps(map[string]string{"metrics.listener": "127.0.0.1:0"}))
+	c.CreateTopic(t, "t", 1, 3, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := c.Client(t, kgo.DefaultProduceTopic("t"))
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("v")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	active, leader := 0.0, -1
+	for i := range 3 {
+		m := scrape(t, c.Broker(i))
+		active += m["samsa_controller_active"]
+		if m["samsa_leader_partitions"] == 1 {
+			leader = i
+			if m[`samsa_fetch_bytes_total{fetcher="follower"}`] <= 0 {
+				t.Errorf("the leader counted no bytes fetched by followers")
+			}
+		}
+	}
+	if active != 1 {
+		t.Errorf("%v active controllers, want 1", active)
+	}
+	if leader < 0 {
+		t.Fatal("no node leads the partition")
+	}
+	follower := (leader + 1) % 3
+	c.StopNode(follower)
+	for {
+		m := scrape(t, c.Broker(leader))
+		if m["samsa_under_replicated_partitions"] == 1 {
+			if m["samsa_under_min_isr_partitions"] != 0 {
+				t.Errorf("under min ISR with two of three replicas in sync (min.insync.replicas=1)")
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the partition never showed under-replicated on its leader: %v", m)
+		case <-time.After(50 * time.Millisecond): // polling: the ISR shrinks in the controller's time
+		}
+	}
+}
