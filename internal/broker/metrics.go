@@ -49,9 +49,9 @@ func (b *Broker) bindMetrics() error {
 	}
 	reg := metrics.NewRegistry()
 	m := &nodeMetrics{reg: reg, ln: ln}
-	m.requests = metrics.NewRequests(reg, "broker", kmsg.NameForKey)
+	m.requests = metrics.NewRequests(reg, "broker", apiName)
 	if b.cfg.HasRole("controller") {
-		m.ctrlReqs = metrics.NewRequests(reg, "controller", kmsg.NameForKey)
+		m.ctrlReqs = metrics.NewRequests(reg, "controller", apiName)
 	}
 	m.counters = &api.Counters{
 		ProducedBytes: reg.Counter("samsa_produce_bytes_total",
@@ -67,6 +67,10 @@ func (b *Broker) bindMetrics() error {
 	b.metrics = m
 	return nil
 }
+
+// apiName is an API's name as Kafka spells it: kmsg writes Go's "ID" for
+// Kafka's "Id" (InitProducerId, AllocateProducerIds).
+func apiName(key int16) string { return strings.ReplaceAll(kmsg.NameForKey(key), "ID", "Id") }
 
 // completed is a server's Config.Completed for q, or nil without metrics.
 func completed(q *metrics.Requests) func(int16, time.Duration, int64, int64) {

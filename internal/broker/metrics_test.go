@@ -107,6 +107,7 @@ func TestMetricsOfOneNode(t *testing.T) {
 		`samsa_request_bytes_total{server="broker"}`,
 		`samsa_response_bytes_total{server="broker"}`,
 		`samsa_request_latency_seconds_count{server="broker",request="Fetch"}`,
+		`samsa_request_latency_seconds_count{server="broker",request="InitProducerId"}`, // Kafka's spelling, not kmsg's
 		`samsa_connections{listener="PLAINTEXT"}`,
 		`process_resident_memory_bytes`,
 		`go_goroutines`,

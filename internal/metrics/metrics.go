@@ -202,6 +202,8 @@ func writeSample(b *bufio.Writer, name, labels string, v float64) {
 		b.WriteString("-Inf")
 	case math.IsNaN(v):
 		b.WriteString("NaN")
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		b.WriteString(strconv.FormatFloat(v, 'f', -1, 64)) // counts read as counts, not 2.2e+06
 	default:
 		b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
 	}

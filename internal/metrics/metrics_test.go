@@ -12,7 +12,7 @@ func TestExposition(t *testing.T) {
 	r := NewRegistry()
 	c := r.Counter("x_bytes_total", "Bytes.\nSecond line.", Label{"dir", `in"\`})
 	c.Add(3)
-	c.Add(4)
+	c.Add(4_000_000)
 	r.Counter("x_bytes_total", "", Label{"dir", "out"})
 	r.GaugeFunc("x_up", "Up.", func() float64 { return 1 })
 	h := r.Histogram("x_seconds", "Latency.", []float64{0.001, 0.01}, false, Label{"api", "Produce"})
@@ -27,7 +27,7 @@ func TestExposition(t *testing.T) {
 	}
 	want := `# HELP x_bytes_total Bytes.\nSecond line.
 # TYPE x_bytes_total counter
-x_bytes_total{dir="in\"\\"} 7
+x_bytes_total{dir="in\"\\"} 4000003
 x_bytes_total{dir="out"} 0
 # HELP x_up Up.
 # TYPE x_up gauge
