@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,7 +20,7 @@ import (
 // taken (failed with SAMSA_E2E=1).
 
 var (
-	seedClusterPorts     = []int{9092, 9093, 9094, 19092, 19093, 19094}
+	seedClusterPorts     = []int{9092, 9093, 9094, 19092, 19093, 19094, 9644, 9645, 9646}
 	describeRF3Topic     = regexp.MustCompile(`^Topic: test\tTopicId: [A-Za-z0-9_-]{22}\tPartitionCount: 3\tReplicationFactor: 3\tConfigs: ?`)
 	describeRF3Partition = regexp.MustCompile(`^\tTopic: test\tPartition: (\d+)\tLeader: (\d+)\tReplicas: (\d+,\d+,\d+)\tIsr: ([\d,]*)(\t|$)`)
 )
@@ -59,6 +61,24 @@ func TestSeedClusterScenario(t *testing.T) {
 	if !slices.Equal(got, []string{"cluster", "hello", "samsa"}) {
 		t.Errorf("the console consumer on node 3 printed %q, want the three lines produced on node 1", r.Stdout)
 	}
+
+	t.Run("metrics", func(t *testing.T) {
+		// Each node's metrics endpoint answers; one has the active
+		// controller, and each leads one partition of test, all in sync.
+		active := 0
+		for i, port := range []int{9644, 9645, 9646} {
+			m := scrapeMetrics(t, fmt.Sprintf("localhost:%d", port))
+			if !strings.Contains(m, "\nsamsa_under_replicated_partitions 0\n") || !strings.Contains(m, "\nsamsa_cluster_brokers{state=\"active\"} 3\n") {
+				t.Errorf("node %d's metrics show a replica out of sync or a broker missing:\n%s", i+1, m)
+			}
+			if strings.Contains(m, "\nsamsa_controller_active 1\n") {
+				active++
+			}
+		}
+		if active != 1 {
+			t.Errorf("%d nodes report the active controller, want 1", active)
+		}
+	})
 
 	t.Run("log pipeline", func(t *testing.T) {
 		checkLogPipeline(t, tools, "test", []string{"localhost:9092", "localhost:9093", "localhost:9094"})
@@ -111,4 +131,19 @@ func startExampleCluster(t *testing.T) *Cluster {
 	}
 	c.startAll()
 	return c
+}
+
+// scrapeMetrics reads the metrics endpoint at addr.
+func scrapeMetrics(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s/metrics: %d %v", addr, resp.StatusCode, err)
+	}
+	return string(b)
 }
