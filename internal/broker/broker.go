@@ -154,6 +154,7 @@ func (b *Broker) open() error {
 		AlterPartition: b.alterPartition,
 		BrokerEpoch:    b.brokerEpoch,
 		Lease:          b.leaseHeld,
+		ISRChanged:     b.metrics.isrChanged(),
 	})
 	if err != nil {
 		return err

@@ -27,8 +27,9 @@ import (
 type nodeMetrics struct {
 	reg      *metrics.Registry
 	counters *api.Counters
-	requests *metrics.Requests // the client listeners'
-	ctrlReqs *metrics.Requests // the controller listener's
+	requests *metrics.Requests   // the client listeners'
+	ctrlReqs *metrics.Requests   // the controller listener's
+	isr      [3]*metrics.Counter // by partition.ISRChange
 	ln       net.Listener
 	http     *http.Server
 }
@@ -64,8 +65,26 @@ func (b *Broker) bindMetrics() error {
 		ReplicatedBytes: reg.Counter("samsa_fetch_bytes_total", "",
 			metrics.Label{Name: "fetcher", Value: "follower"}),
 	}
+	isr := func(name, help string) *metrics.Counter { return reg.Counter(name, help) }
+	m.isr = [...]*metrics.Counter{
+		partition.ISRShrunk: isr("samsa_isr_shrinks_total",
+			"ISR changes that dropped followers, proposed by this broker as leader and committed (Kafka: ReplicaManager IsrShrinksPerSec)."),
+		partition.ISRExpanded: isr("samsa_isr_expands_total",
+			"ISR changes that added followers back (Kafka: ReplicaManager IsrExpandsPerSec)."),
+		partition.ISRChangeFailed: isr("samsa_isr_change_failures_total",
+			"ISR changes the controller refused or did not answer (Kafka: ReplicaManager FailedIsrUpdatesPerSec)."),
+	}
 	b.metrics = m
 	return nil
+}
+
+// isrChanged is the partition manager's ISRChanged, or nil without
+// metrics.
+func (m *nodeMetrics) isrChanged() func(partition.ISRChange) {
+	if m == nil {
+		return nil
+	}
+	return func(c partition.ISRChange) { m.isr[c].Add(1) }
 }
 
 // apiName is an API's name as Kafka spells it: kmsg writes Go's "ID" for

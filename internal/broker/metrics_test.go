@@ -119,8 +119,9 @@ func TestMetricsOfOneNode(t *testing.T) {
 }
 
 // In a cluster, the leader of a partition whose follower stopped shows it
-// under-replicated, followers' fetches are counted apart from consumers',
-// and one node has the active controller.
+// under-replicated, and counts the ISR's expansion when the follower is
+// back; followers' fetches are counted apart from consumers', and one node
+// has the active controller.
 func TestMetricsOfACluster(t *testing.T) {
 	c := clustertest.StartN(t, 3, clustertest.WithProps(map[string]string{"metrics.listener": "127.0.0.1:0"}))
 	c.CreateTopic(t, "t", 1, 3, nil)
@@ -161,6 +162,23 @@ func TestMetricsOfACluster(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("the partition never showed under-replicated on its leader: %v", m)
 		case <-time.After(50 * time.Millisecond): // polling: the ISR shrinks in the controller's time
+		}
+	}
+	// Back, the follower catches up and the leader adds it to the ISR
+	// again: an expansion it proposed.
+	c.StartNode(follower)
+	for {
+		m := scrape(t, c.Broker(leader))
+		if m["samsa_under_replicated_partitions"] == 0 {
+			if m["samsa_isr_expands_total"] < 1 {
+				t.Errorf("the ISR grew back with samsa_isr_expands_total %v", m["samsa_isr_expands_total"])
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the follower never rejoined the ISR: %v", m)
+		case <-time.After(50 * time.Millisecond): // polling: the follower catches up in its own time
 		}
 	}
 }

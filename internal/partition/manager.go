@@ -42,7 +42,19 @@ type ManagerConfig struct {
 	// only while it holds (see SetCutOff). Called on every produce and
 	// fetch: it must be cheap.
 	Lease func() bool
+	// ISRChanged, when set, is told how each ISR change this broker
+	// proposed as a leader ended. It must not block.
+	ISRChanged func(ISRChange)
 }
+
+// ISRChange is how an ISR change a leader proposed ended.
+type ISRChange int
+
+const (
+	ISRShrunk       ISRChange = iota // the controller committed a smaller ISR (Kafka: IsrShrinksPerSec)
+	ISRExpanded                      // a larger one (IsrExpandsPerSec)
+	ISRChangeFailed                  // it refused the change or did not answer (FailedIsrUpdatesPerSec)
+)
 
 // MetadataTopic is the directory name (with "-0") of the metadata log, which
 // lives among the partition directories as in Kafka but is not a partition.
@@ -534,6 +546,7 @@ func (m *Manager) sendAlters(ctx context.Context, batch map[*Partition][]int32) 
 	req := kmsg.NewPtrAlterPartitionRequest()
 	req.BrokerID, req.BrokerEpoch = m.cfg.NodeID, m.cfg.BrokerEpoch()
 	topics := map[metadata.UUID]int{}
+	before := make(map[*Partition]int, len(batch)) // each ISR's size as proposed against
 	for p, isr := range batch {
 		i, ok := topics[p.TopicID]
 		if !ok {
@@ -543,7 +556,8 @@ func (m *Manager) sendAlters(ctx context.Context, batch map[*Partition][]int32) 
 			t.TopicID, t.Topic = p.TopicID, p.Topic
 			req.Topics = append(req.Topics, t)
 		}
-		leaderEpoch, partitionEpoch, brokerEpoch := p.alterRequest()
+		leaderEpoch, partitionEpoch, isrLen, brokerEpoch := p.alterRequest()
+		before[p] = isrLen
 		rp := kmsg.NewAlterPartitionRequestTopicPartition()
 		rp.Partition, rp.LeaderEpoch, rp.PartitionEpoch = p.ID, leaderEpoch, partitionEpoch
 		for _, id := range isr {
@@ -569,7 +583,7 @@ func (m *Manager) sendAlters(ctx context.Context, batch map[*Partition][]int32) 
 	if resp.ErrorCode != 0 {
 		m.log.Warn("controller refused ISR changes", "err", kerr.ErrorForCode(resp.ErrorCode))
 		for p := range batch {
-			p.alterDone(nil, 0, 0, false)
+			m.alterDone(p, before[p], nil, 0, 0, false)
 		}
 		return true
 	}
@@ -585,20 +599,38 @@ func (m *Manager) sendAlters(ctx context.Context, batch map[*Partition][]int32) 
 					// Retried after a pause; a fenced follower is refused
 					// until it is unfenced, which can take a while.
 					p.logger.Debug("controller refused ISR change", "isr", batch[p], "err", kerr.ErrorForCode(rp.ErrorCode))
-					p.alterDone(nil, 0, 0, false)
+					m.alterDone(p, before[p], nil, 0, 0, false)
 					continue
 				}
 				p.logger.Info("ISR changed", "isr", rp.ISR, "partition_epoch", rp.PartitionEpoch)
-				p.alterDone(rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch, true)
+				m.alterDone(p, before[p], rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch, true)
 			}
 		}
 	}
 	for p := range batch {
 		if !answered[p] {
-			p.alterDone(nil, 0, 0, false)
+			m.alterDone(p, before[p], nil, 0, 0, false)
 		}
 	}
 	return true
+}
+
+// alterDone hands the controller's answer to an ISR change of p, proposed
+// against an ISR of before replicas, to p, and tells ISRChanged how it
+// ended. Whether the answer or the metadata reaches p first, the change is
+// counted once, here.
+func (m *Manager) alterDone(p *Partition, before int, isr []int32, leaderEpoch, partitionEpoch int32, ok bool) {
+	p.alterDone(isr, leaderEpoch, partitionEpoch, ok)
+	f := m.cfg.ISRChanged
+	switch {
+	case f == nil:
+	case !ok:
+		f(ISRChangeFailed)
+	case len(isr) < before:
+		f(ISRShrunk)
+	case len(isr) > before:
+		f(ISRExpanded)
+	}
 }
 
 func (m *Manager) applyRetention() {

@@ -352,15 +352,15 @@ func (p *Partition) alterDone(isr []int32, leaderEpoch, partitionEpoch int32, ok
 
 // alterRequest returns what an AlterPartition for this partition names:
 // the epochs it was proposed under and the broker epoch each follower last
-// fetched with (-1 when unknown).
-func (p *Partition) alterRequest() (leaderEpoch, partitionEpoch int32, brokerEpoch func(int32) int64) {
+// fetched with (-1 when unknown); and the size of the ISR it would replace.
+func (p *Partition) alterRequest() (leaderEpoch, partitionEpoch int32, isrLen int, brokerEpoch func(int32) int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	epochs := map[int32]int64{}
 	for id, f := range p.followers {
 		epochs[id] = f.brokerEpoch
 	}
-	return p.leaderEpoch, p.partitionEpoch, func(id int32) int64 {
+	return p.leaderEpoch, p.partitionEpoch, len(p.isr), func(id int32) int64 {
 		if e, ok := epochs[id]; ok {
 			return e
 		}

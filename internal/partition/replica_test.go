@@ -294,9 +294,9 @@ func TestISRChangeNamesTheBrokerEpochsFollowersFetchedWith(t *testing.T) {
 	if _, err := r.FetchForFollower(2, 42, FetchParams{Offset: 1, MaxBytes: 1 << 20, CurrentLeaderEpoch: 4, LastFetchedEpoch: -1}); err != nil {
 		t.Fatal(err)
 	}
-	leaderEpoch, partitionEpoch, brokerEpoch := r.alterRequest()
-	if leaderEpoch != 4 || partitionEpoch != r.partitionEpoch() {
-		t.Errorf("epochs = %d/%d, want 4/%d", leaderEpoch, partitionEpoch, r.partitionEpoch())
+	leaderEpoch, partitionEpoch, isrLen, brokerEpoch := r.alterRequest()
+	if leaderEpoch != 4 || partitionEpoch != r.partitionEpoch() || isrLen != 1 {
+		t.Errorf("epochs = %d/%d and ISR of %d, want 4/%d and 1", leaderEpoch, partitionEpoch, isrLen, r.partitionEpoch())
 	}
 	for id, want := range map[int32]int64{2: 42, 3: -1, 9: -1} {
 		if got := brokerEpoch(id); got != want {
