@@ -139,6 +139,16 @@ func (b *Broker) serveMetrics() {
 			}
 			return 0
 		})
+	for _, state := range []string{"Empty", "PreparingRebalance", "CompletingRebalance", "Stable"} {
+		reg.GaugeFunc("samsa_groups",
+			"Consumer groups this broker coordinates, by state (Kafka: GroupMetadataManager NumGroups, NumGroupsStable, ...).",
+			func() float64 {
+				req := kmsg.NewPtrListGroupsRequest()
+				req.Version = 4
+				req.StatesFilter = []string{state}
+				return float64(len(b.groups.ListGroups(context.Background(), req).Groups))
+			}, metrics.Label{Name: "state", Value: state})
+	}
 	b.imageGauges(reg)
 	for _, l := range b.cfg.BrokerListeners() {
 		name := l.Name

@@ -55,7 +55,8 @@ func TestMetricsOfOneNode(t *testing.T) {
 	c.CreateTopic(t, "t", 2, 1, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.ConsumeTopics("t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.ConsumeTopics("t"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumerGroup("g"))
 	const n = 10
 	for i := range n {
 		if err := cl.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint(i))).FirstErr(); err != nil {
@@ -73,12 +74,14 @@ func TestMetricsOfOneNode(t *testing.T) {
 	m := scrape(t, c.Broker(0))
 	for series, want := range map[string]float64{
 		`samsa_produce_records_total`:                                            n,
-		`samsa_partitions`:                                                       2,
-		`samsa_leader_partitions`:                                                2,
+		`samsa_partitions`:                                                       52, // t's 2 and __consumer_offsets' 50
+		`samsa_leader_partitions`:                                                52,
 		`samsa_under_replicated_partitions`:                                      0,
 		`samsa_controller_active`:                                                1,
-		`samsa_cluster_topics`:                                                   1,
-		`samsa_cluster_partitions`:                                               2,
+		`samsa_cluster_topics`:                                                   2, // t and __consumer_offsets
+		`samsa_groups{state="Stable"}`:                                           1,
+		`samsa_groups{state="Empty"}`:                                            0,
+		`samsa_cluster_partitions`:                                               52,
 		`samsa_cluster_offline_partitions`:                                       0,
 		`samsa_cluster_brokers{state="active"}`:                                  1,
 		`samsa_cluster_brokers{state="fenced"}`:                                  0,
