@@ -65,13 +65,12 @@ func (b *Broker) bindMetrics() error {
 		ReplicatedBytes: reg.Counter("samsa_fetch_bytes_total", "",
 			metrics.Label{Name: "fetcher", Value: "follower"}),
 	}
-	isr := func(name, help string) *metrics.Counter { return reg.Counter(name, help) }
 	m.isr = [...]*metrics.Counter{
-		partition.ISRShrunk: isr("samsa_isr_shrinks_total",
+		partition.ISRShrunk: reg.Counter("samsa_isr_shrinks_total",
 			"ISR changes that dropped followers, proposed by this broker as leader and committed (Kafka: ReplicaManager IsrShrinksPerSec)."),
-		partition.ISRExpanded: isr("samsa_isr_expands_total",
+		partition.ISRExpanded: reg.Counter("samsa_isr_expands_total",
 			"ISR changes that added followers back (Kafka: ReplicaManager IsrExpandsPerSec)."),
-		partition.ISRChangeFailed: isr("samsa_isr_change_failures_total",
+		partition.ISRChangeFailed: reg.Counter("samsa_isr_change_failures_total",
 			"ISR changes the controller refused or did not answer (Kafka: ReplicaManager FailedIsrUpdatesPerSec)."),
 	}
 	b.metrics = m
