@@ -99,6 +99,7 @@ func New(cfg *config.Broker, log *slog.Logger) (*Broker, error) {
 	}
 	b := &Broker{cfg: cfg, base: log, log: log.With("node_id", cfg.NodeID), ready: make(chan struct{})}
 	if err := b.open(); err != nil {
+		b.stopMetrics()
 		b.closeStorage()
 		return nil, err
 	}
@@ -242,6 +243,9 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := b.quorum.Start(runCtx); err != nil {
 		return fmt.Errorf("start metadata log: %w", err)
 	}
+	// Metrics answer from here on, also while the broker waits to be
+	// registered, when an operator most needs to see why.
+	b.serveMetrics()
 	b.serveController()
 	if b.controller != nil {
 		// Liveness, leader elections and rebalancing; idle unless active.
@@ -314,7 +318,6 @@ func (b *Broker) serve() {
 	b.applyCommittedTLS(true)
 	b.applyBrokerConfigs()
 	b.server.Serve(h)
-	b.serveMetrics()
 	close(b.ready)
 	b.log.Info("samsa is ready", "cluster_id", b.meta.Image().ClusterID(), "listeners", b.advertised())
 }
@@ -326,6 +329,8 @@ func (b *Broker) Addrs() []net.Addr { return b.server.Addrs() }
 // Stop shuts the node down cleanly. It is safe to call once after Start,
 // whether Start succeeded or not.
 func (b *Broker) Stop() error {
+	// Scrapes end first: the gauges read parts that stop below.
+	b.stopMetrics()
 	if b.reg != nil {
 		// Controlled shutdown first, while this node still serves: its
 		// followers stay caught up and take over its leaderships.
@@ -351,7 +356,6 @@ func (b *Broker) Stop() error {
 	if b.ctrlServer != nil {
 		b.ctrlServer.Close(ctx)
 	}
-	b.stopMetrics(ctx)
 	if b.stopRun != nil {
 		b.stopRun()
 	}

@@ -71,7 +71,7 @@ func (b *Broker) bindMetrics() error {
 		partition.ISRExpanded: reg.Counter("samsa_isr_expands_total",
 			"ISR changes that added followers back (Kafka: ReplicaManager IsrExpandsPerSec)."),
 		partition.ISRChangeFailed: reg.Counter("samsa_isr_change_failures_total",
-			"ISR changes the controller refused or did not answer (Kafka: ReplicaManager FailedIsrUpdatesPerSec)."),
+			"ISR changes the controller refused or left out of its answer (Kafka: ReplicaManager FailedIsrUpdatesPerSec)."),
 	}
 	b.metrics = m
 	return nil
@@ -86,9 +86,12 @@ func (m *nodeMetrics) isrChanged() func(partition.ISRChange) {
 	return func(c partition.ISRChange) { m.isr[c].Add(1) }
 }
 
-// apiName is an API's name as Kafka spells it: kmsg writes Go's "ID" for
-// Kafka's "Id" (InitProducerId, AllocateProducerIds).
-func apiName(key int16) string { return strings.ReplaceAll(kmsg.NameForKey(key), "ID", "Id") }
+// apiName is an API's name as Kafka spells it: kmsg writes acronyms in
+// capitals, Kafka as words (InitProducerId, DescribeAcls, SaslHandshake,
+// LeaderAndIsr, AlterUserScramCredentials).
+func apiName(key int16) string { return kafkaSpelling.Replace(kmsg.NameForKey(key)) }
+
+var kafkaSpelling = strings.NewReplacer("ID", "Id", "ACL", "Acl", "SASL", "Sasl", "SCRAM", "Scram", "ISR", "Isr")
 
 // completed is a server's Config.Completed for q, or nil without metrics.
 func completed(q *metrics.Requests) func(int16, time.Duration, int64, int64) {
@@ -99,7 +102,7 @@ func completed(q *metrics.Requests) func(int16, time.Duration, int64, int64) {
 }
 
 // serveMetrics registers the gauges and starts answering scrapes. Called
-// once the node serves clients, when what the gauges read exists.
+// from Start, once everything the gauges read exists.
 func (b *Broker) serveMetrics() {
 	m := b.metrics
 	if m == nil {
@@ -120,16 +123,16 @@ func (b *Broker) serveMetrics() {
 	reg.GaugeFunc("samsa_partitions", "Replicas this broker hosts (Kafka: ReplicaManager PartitionCount).",
 		health(func(partition.Health) bool { return true }))
 	reg.GaugeFunc("samsa_leader_partitions", "Partitions this broker leads (Kafka: ReplicaManager LeaderCount).",
-		health(func(h partition.Health) bool { return h.Leading }))
+		health(func(h partition.Health) bool { return h.Leader }))
 	reg.GaugeFunc("samsa_under_replicated_partitions",
 		"Partitions this broker leads whose ISR is smaller than their replica set (Kafka: ReplicaManager UnderReplicatedPartitions).",
-		health(func(h partition.Health) bool { return h.Leading && h.ISR < h.Replicas }))
+		health(func(h partition.Health) bool { return h.Leader && h.ISR < h.Replicas }))
 	reg.GaugeFunc("samsa_under_min_isr_partitions",
 		"Partitions this broker leads whose ISR is smaller than min.insync.replicas: acks=all produces fail (Kafka: ReplicaManager UnderMinIsrPartitionCount).",
-		health(func(h partition.Health) bool { return h.Leading && h.ISR < h.MinInsyncReplicas }))
+		health(func(h partition.Health) bool { return h.Leader && h.ISR < h.MinInsyncReplicas }))
 	reg.GaugeFunc("samsa_at_min_isr_partitions",
 		"Partitions this broker leads whose ISR is exactly min.insync.replicas: one more loss stops acks=all produces (Kafka: ReplicaManager AtMinIsrPartitionCount).",
-		health(func(h partition.Health) bool { return h.Leading && h.ISR == h.MinInsyncReplicas }))
+		health(func(h partition.Health) bool { return h.Leader && h.ISR == h.MinInsyncReplicas }))
 	reg.GaugeFunc("samsa_controller_active",
 		"1 on the node whose controller is active, 0 elsewhere; summed over the cluster it is 1 (Kafka: KafkaController ActiveControllerCount).",
 		func() float64 {
@@ -237,13 +240,20 @@ func (b *Broker) MetricsAddr() net.Addr {
 	return b.metrics.ln.Addr()
 }
 
-// stopMetrics stops answering scrapes.
-func (b *Broker) stopMetrics(ctx context.Context) {
-	if m := b.metrics; m != nil {
-		if m.http != nil {
-			m.http.Shutdown(ctx)
-		} else {
-			m.ln.Close()
-		}
+// stopMetrics stops answering scrapes and waits, a few seconds at most, for
+// those under way; a scrape still running after that is cut off.
+func (b *Broker) stopMetrics() {
+	m := b.metrics
+	if m == nil {
+		return
+	}
+	if m.http == nil {
+		m.ln.Close()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if m.http.Shutdown(ctx) != nil {
+		m.http.Close()
 	}
 }

@@ -53,7 +53,7 @@ type ISRChange int
 const (
 	ISRShrunk       ISRChange = iota // the controller committed a smaller ISR (Kafka: IsrShrinksPerSec)
 	ISRExpanded                      // a larger one (IsrExpandsPerSec)
-	ISRChangeFailed                  // it refused the change or did not answer (FailedIsrUpdatesPerSec)
+	ISRChangeFailed                  // it refused the change or left it out of its answer (FailedIsrUpdatesPerSec)
 )
 
 // MetadataTopic is the directory name (with "-0") of the metadata log, which

@@ -68,6 +68,7 @@ type Partition struct {
 	leaderEpoch    int32
 	partitionEpoch int32
 	replicas       []int32
+	adding         int       // how many of replicas a reassignment is adding
 	isr            []int32   // as the controller last committed it
 	pendingISR     []int32   // proposed to the controller and not answered yet; nil when none
 	alterRetry     time.Time // no ISR change is proposed before this (after a refusal)
@@ -443,9 +444,15 @@ func (p *Partition) AppendInternal(ctx context.Context, batch []byte) error {
 
 // Health is how a partition's replication stands, as this broker sees it.
 type Health struct {
-	Leading           bool // this replica serves as the leader
-	Replicas, ISR     int  // how many replicas the partition has, and are in sync
-	MinInsyncReplicas int  // the topic's min.insync.replicas
+	// Leader: the metadata names this broker the leader. A leader cut off
+	// from the controller still counts, as Kafka's does until it learns
+	// otherwise: its partitions are the ones in trouble.
+	Leader bool
+	// Replicas is the replication factor: during a reassignment, the
+	// replicas before it (Kafka's), not those it is adding. ISR is how
+	// many replicas are in sync.
+	Replicas, ISR     int
+	MinInsyncReplicas int // the topic's min.insync.replicas
 }
 
 // Health returns how the partition's replication stands now.
@@ -456,6 +463,6 @@ func (p *Partition) Health() Health {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	h.Leading, h.Replicas, h.ISR = p.leading(), len(p.replicas), len(p.isr)
+	h.Leader, h.Replicas, h.ISR = p.leader, len(p.replicas)-p.adding, len(p.isr)
 	return h
 }

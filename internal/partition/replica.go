@@ -67,6 +67,7 @@ func (p *Partition) setRole(mp *metadata.Partition, now time.Time) bool {
 	leader := mp.Leader == p.nodeID
 	p.leader, p.leaderID, p.leaderEpoch = leader, mp.Leader, mp.LeaderEpoch
 	p.partitionEpoch, p.replicas, p.isr = mp.PartitionEpoch, mp.Replicas, mp.ISR
+	p.adding = len(mp.AddingReplicas)
 	p.pendingISR, p.alterRetry = nil, time.Time{}
 	newLeadership := leader && (!wasLeader || oldEpoch != mp.LeaderEpoch)
 	switch {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/samsa-io/samsa/internal/metadata"
 )
 
 // produceEach appends n one-record batches, so that every offset is a
@@ -375,5 +377,24 @@ func TestFetchForFollowerPointsADivergingFollowerAtTheEpochEnd(t *testing.T) {
 	}
 	if res.Records.Size != 0 {
 		t.Errorf("a diverging follower got %d bytes of records", res.Records.Size)
+	}
+}
+
+// Health counts a partition's replication against its replicas before a
+// reassignment, as Kafka's UnderReplicatedPartitions does: replicas being
+// added do not make it under-replicated while they copy the log.
+func TestHealthDuringAReassignment(t *testing.T) {
+	r := newReplica(t, map[string]string{"min.insync.replicas": "2"})
+	r.lead(1, []int32{self, 2, 3}, []int32{self, 2})
+	if h := r.Health(); !h.Leader || h.Replicas != 3 || h.ISR != 2 || h.MinInsyncReplicas != 2 {
+		t.Errorf("leading with 2 of 3 in sync: %+v", h)
+	}
+	mp := metadata.Partition{
+		Topic: "orders", TopicID: r.TopicID, Replicas: []int32{self, 2, 3, 4}, AddingReplicas: []int32{4},
+		ISR: []int32{self, 2, 3}, Leader: self, LeaderEpoch: 1, PartitionEpoch: r.partitionEpoch() + 1,
+	}
+	r.Partition.setRole(&mp, r.start)
+	if h := r.Health(); h.Replicas != 3 || h.ISR != 3 {
+		t.Errorf("adding a fourth replica to three in sync: %+v, want 3 replicas and 3 in sync", h)
 	}
 }

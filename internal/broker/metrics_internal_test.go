@@ -1,0 +1,15 @@
+package broker
+
+import "testing"
+
+// The request label spells APIs as Kafka's RequestMetrics do.
+func TestAPINamesAsKafkaSpellsThem(t *testing.T) {
+	for key, want := range map[int16]string{
+		0: "Produce", 4: "LeaderAndIsr", 17: "SaslHandshake", 22: "InitProducerId", 29: "DescribeAcls",
+		50: "DescribeUserScramCredentials", 67: "AllocateProducerIds",
+	} {
+		if got := apiName(key); got != want {
+			t.Errorf("API key %d is %q, want %q", key, got, want)
+		}
+	}
+}
