@@ -157,13 +157,12 @@ func (h *Histogram) write(b *bufio.Writer, name, labels string) {
 	writeSample(b, name+"_count", labels, float64(cum))
 }
 
-// WriteTo writes every family in the text exposition format.
-func (r *Registry) WriteTo(w io.Writer) (int64, error) {
+// Write writes every family in the text exposition format.
+func (r *Registry) Write(w io.Writer) error {
 	r.mu.Lock()
 	families := slices.Clone(r.families)
 	r.mu.Unlock()
-	cw := &countingWriter{w: w}
-	b := bufio.NewWriter(cw)
+	b := bufio.NewWriter(w)
 	for _, f := range families {
 		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", f.name, escapeHelp(f.help), f.name, f.kind)
 		r.mu.Lock()
@@ -173,8 +172,7 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 			s.write(b, f.name, s.labels)
 		}
 	}
-	err := b.Flush()
-	return cw.n, err
+	return b.Flush()
 }
 
 // ServeHTTP answers a scrape.
@@ -188,7 +186,7 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method == http.MethodHead {
 		return
 	}
-	r.WriteTo(w) // a failed write is the scraper's closed connection
+	r.Write(w) // a failed write is the scraper's closed connection
 }
 
 func writeSample(b *bufio.Writer, name, labels string, v float64) {
@@ -241,14 +239,3 @@ func withLabel(labels, name, value string) string {
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func escapeHelp(s string) string { return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s) }
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}

@@ -22,7 +22,7 @@ func TestExposition(t *testing.T) {
 	r.Histogram("x_seconds", "", []float64{0.001, 0.01}, true, Label{"api", "Fetch"}) // empty: left out
 
 	var sb strings.Builder
-	if _, err := r.WriteTo(&sb); err != nil {
+	if err := r.Write(&sb); err != nil {
 		t.Fatal(err)
 	}
 	want := `# HELP x_bytes_total Bytes.\nSecond line.
@@ -79,7 +79,7 @@ func TestRequests(t *testing.T) {
 	q.Done(0, 3*time.Millisecond, 100, 0)
 	q.Done(-1, time.Millisecond, 10, 10) // out of range: counted under the last key, never a panic
 	var sb strings.Builder
-	r.WriteTo(&sb)
+	r.Write(&sb)
 	out := sb.String()
 	for _, line := range []string{
 		`samsa_request_latency_seconds_count{server="broker",request="Produce"} 2`,

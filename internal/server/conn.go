@@ -254,9 +254,7 @@ func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, int16,
 	if err != nil {
 		return wire.Reply{}, 0, fmt.Errorf("read %d-byte frame: %w", size, err)
 	}
-	key, _ := peekAPI(frame)
-	reply, err := c.handle(frame, received)
-	return reply, key, err
+	return c.handle(frame, received)
 }
 
 // pending is a request handled and waiting for its response to be written,
@@ -279,18 +277,19 @@ func (c *conn) done(key int16, received time.Time, size int32, respSize int64) {
 	}
 }
 
-// handle parses the header and runs the handler's synchronous part. A panic
-// is a bug in samsa, never the client's doing to survive: it is logged and
-// the connection closed.
-func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, err error) {
+// handle parses the header and runs the handler's synchronous part; it
+// returns the request's API key with the reply. A panic is a bug in samsa,
+// never the client's doing to survive: it is logged and the connection
+// closed.
+func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, key int16, err error) {
 	key, version := peekAPI(frame)
 	hv, ok := c.srv.handler.RequestHeaderVersion(key, version)
 	if !ok {
-		return reply, fmt.Errorf("%w: key %d version %d", errUnknownAPI, key, version)
+		return reply, key, fmt.Errorf("%w: key %d version %d", errUnknownAPI, key, version)
 	}
 	h, err := parseHeader(frame, hv)
 	if err != nil {
-		return reply, err
+		return reply, key, err
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -299,7 +298,7 @@ func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, err e
 			err = fmt.Errorf("panic handling api key %d: %v", key, r)
 		}
 	}()
-	return c.srv.handler.Handle(c.ctx, &wire.Request{
+	reply, err = c.srv.handler.Handle(c.ctx, &wire.Request{
 		Key:           h.key,
 		Version:       h.version,
 		CorrelationID: h.correlationID,
@@ -308,6 +307,7 @@ func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, err e
 		Received:      received,
 		Conn:          c.info,
 	})
+	return reply, key, err
 }
 
 func (c *conn) writeLoop() {
