@@ -111,6 +111,37 @@ func TestFollowerHighWatermarkIsBoundedByItsOwnLog(t *testing.T) {
 	}
 }
 
+// A follower's lag is how far its log ends short of the leader's high
+// watermark in the last answer, and starts over with each leadership.
+func TestFollowerLagIsTheLeadersHighWatermarkAheadOfItsLog(t *testing.T) {
+	r := newFollower(t) // log end 6
+	for _, step := range []struct {
+		leaderHW, want int64
+	}{
+		{4, 0}, // the leader has committed less than this replica holds
+		{9, 3},
+		{6, 0},
+	} {
+		if err := r.FollowLeader(3, step.leaderHW, 0); err != nil {
+			t.Fatal(err)
+		}
+		if lag := r.Health().Lag; lag != step.want {
+			t.Errorf("lag = %d with the leader's high watermark at %d, want %d", lag, step.leaderHW, step.want)
+		}
+	}
+	if err := r.FollowLeader(3, 20, 0); err != nil {
+		t.Fatal(err)
+	}
+	r.setRole(2, 4, []int32{1, 2}, []int32{1, 2}) // a new leadership: nothing heard from it yet
+	if lag := r.Health().Lag; lag != 0 {
+		t.Errorf("lag = %d under a new leader epoch before its first answer, want 0", lag)
+	}
+	r.lead(5, []int32{1, 2}, []int32{1, 2})
+	if lag := r.Health().Lag; lag != 0 {
+		t.Errorf("lag = %d as the leader, want 0", lag)
+	}
+}
+
 func TestFollowerMovesItsLogStartWithTheLeaders(t *testing.T) {
 	r := newFollower(t)
 	if err := r.FollowLeader(3, 4, 4); err != nil {

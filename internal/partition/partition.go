@@ -80,6 +80,9 @@ type Partition struct {
 	lastTerm termEnd
 
 	hw atomic.Int64 // high watermark
+	// leaderHW is, on a follower, the high watermark in the leader's last
+	// fetch answer of this leadership; -1 before one.
+	leaderHW atomic.Int64
 
 	notifyMu sync.Mutex    // guards advanced and the waiter sets
 	advanced chan struct{} // closed, then replaced, whenever hw or the durable offset moves
@@ -91,7 +94,7 @@ type Partition struct {
 }
 
 func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, cutOff *atomic.Bool, lease func() bool, logger *slog.Logger) *Partition {
-	return &Partition{
+	p := &Partition{
 		cutOff: cutOff, lease: lease,
 		Topic: topic, ID: id, TopicID: topicID, nodeID: nodeID,
 		leaderID: -1, leaderEpoch: -1,
@@ -102,6 +105,8 @@ func newPartition(topic string, id int32, topicID metadata.UUID, nodeID int32, c
 		appendWaiters: map[*Waiter]struct{}{},
 		now:           time.Now,
 	}
+	p.leaderHW.Store(-1)
+	return p
 }
 
 // Log returns the partition's log.
@@ -453,6 +458,10 @@ type Health struct {
 	// many replicas are in sync.
 	Replicas, ISR     int
 	MinInsyncReplicas int // the topic's min.insync.replicas
+	// Lag, on a follower, is how many records its log ends short of the
+	// high watermark the leader last answered it with (Kafka's
+	// FetcherLagMetrics ConsumerLag); 0 on a leader and before a fetch.
+	Lag int64
 }
 
 // Health returns how the partition's replication stands now.
@@ -464,5 +473,8 @@ func (p *Partition) Health() Health {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	h.Leader, h.Replicas, h.ISR = p.leader, len(p.replicas)-p.adding, len(p.isr)
+	if hw := p.leaderHW.Load(); !p.leader && hw >= 0 {
+		h.Lag = max(0, hw-p.log.LogEndOffset())
+	}
 	return h
 }

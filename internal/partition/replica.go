@@ -65,6 +65,9 @@ func (p *Partition) setRole(mp *metadata.Partition, now time.Time) bool {
 	}
 	wasLeader, oldLeader, oldEpoch := p.leader, p.leaderID, p.leaderEpoch
 	leader := mp.Leader == p.nodeID
+	if leader || oldEpoch != mp.LeaderEpoch {
+		p.leaderHW.Store(-1)
+	}
 	p.leader, p.leaderID, p.leaderEpoch = leader, mp.Leader, mp.LeaderEpoch
 	p.partitionEpoch, p.replicas, p.isr = mp.PartitionEpoch, mp.Replicas, mp.ISR
 	p.adding = len(mp.AddingReplicas)
@@ -424,6 +427,7 @@ func (p *Partition) FollowLeader(epoch int32, leaderHW, leaderStart int64) error
 		return err
 	}
 	end := p.log.LogEndOffset()
+	p.leaderHW.Store(leaderHW)
 	p.raiseHW(min(leaderHW, end))
 	if leaderStart > p.log.LogStartOffset() {
 		if _, err := p.log.DeleteRecordsBefore(min(leaderStart, end)); err != nil {
