@@ -60,6 +60,7 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		ot.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
 		name := produceTopicName(img, &rt)
 		internal := metadata.IsInternalTopic(name) && c.ClientID != adminClientID
+		var tc *TopicCounters // the topic's, once it has data to count
 		for i, rp := range rt.Partitions {
 			out := &ot.Partitions[i]
 			*out = kmsg.NewProduceResponseTopicPartition()
@@ -99,8 +100,14 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 			}
 			out.BaseOffset, out.LogAppendTime, out.LogStartOffset = res.BaseOffset, res.LogAppendTime, res.LogStartOffset
 			if m := h.cfg.Counters; m != nil {
-				m.ProducedBytes.Add(uint64(len(rp.Records)))
-				m.ProducedRecords.Add(uint64(res.LastOffset - res.BaseOffset + 1))
+				bytes, records := uint64(len(rp.Records)), uint64(res.LastOffset-res.BaseOffset+1)
+				m.ProducedBytes.Add(bytes)
+				m.ProducedRecords.Add(records)
+				if tc == nil {
+					tc = m.Topic(name)
+				}
+				tc.ProducedBytes.Add(bytes)
+				tc.ProducedRecords.Add(records)
 			}
 			pending = append(pending, produced{p: p, out: out, next: res.LastOffset + 1, epoch: res.LeaderEpoch})
 		}

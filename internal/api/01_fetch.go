@@ -66,13 +66,17 @@ func (h *Handler) fetch(_ context.Context, c *call) (wire.Reply, error) {
 	}
 	pass := h.fetchPass(plan)
 	deadline := c.Received.Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	var reply wire.Reply
 	if pass.satisfied(plan) || req.MaxWaitMillis <= 0 {
-		return h.finishFetch(c, plan, pass), nil
+		reply = h.finishFetch(c, plan, pass)
+	} else {
+		pass.release()
+		reply = wire.Reply{Wait: func(ctx context.Context) *wire.Response {
+			return h.awaitFetch(ctx, c, plan, deadline)
+		}}
 	}
-	pass.release()
-	return wire.Reply{Wait: func(ctx context.Context) *wire.Response {
-		return h.awaitFetch(ctx, c, plan, deadline)
-	}}, nil
+	reply.Follower = plan.replica >= 0
+	return reply, nil
 }
 
 // awaitFetch waits for data, the deadline or ctx, then answers.
@@ -337,7 +341,7 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 			return reply
 		}
 	}
-	h.countFetched(plan.replica >= 0, pass)
+	h.countFetched(plan, pass)
 	img := h.image()
 	leaders := map[int32]bool{}
 	var served []*sessionPartition // partitions of an incremental session that returned records
@@ -399,16 +403,28 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 }
 
 // countFetched counts the record bytes a fetch answers with, a
-// follower's apart from a consumer's.
-func (h *Handler) countFetched(follower bool, pass *passResult) {
+// follower's apart from a consumer's, and a consumer's by topic too, as
+// Kafka does.
+func (h *Handler) countFetched(plan *fetchPlan, pass *passResult) {
 	m := h.cfg.Counters
 	if m == nil {
 		return
 	}
+	follower := plan.replica >= 0
 	var n int64
+	var topic string
+	var tc *TopicCounters
 	for i := range pass.results {
-		if pass.errs[i] == nil {
-			n += int64(pass.results[i].Records.Size)
+		size := int64(pass.results[i].Records.Size)
+		if pass.errs[i] != nil || size == 0 {
+			continue
+		}
+		n += size
+		if p := plan.items[i].p; !follower && p != nil {
+			if tc == nil || p.Topic != topic {
+				topic, tc = p.Topic, m.Topic(p.Topic)
+			}
+			tc.FetchedBytes.Add(uint64(size))
 		}
 	}
 	if follower {

@@ -78,6 +78,14 @@ type Counters struct {
 	ProducedRecords *metrics.Counter // records they held (MessagesInPerSec)
 	FetchedBytes    *metrics.Counter // record bytes in consumers' fetch responses (BytesOutPerSec)
 	ReplicatedBytes *metrics.Counter // record bytes in followers' fetch responses (ReplicationBytesOutPerSec)
+	// Topic returns a topic's counters, the same each time for one name.
+	Topic func(name string) *TopicCounters
+}
+
+// TopicCounters are one topic's counts: Kafka's BrokerTopicMetrics with a
+// topic tag. Fetched bytes are consumers' only, as in Kafka.
+type TopicCounters struct {
+	ProducedBytes, ProducedRecords, FetchedBytes metrics.Counter
 }
 
 // TLSListeners checks and applies changes of this broker's SSL listeners'

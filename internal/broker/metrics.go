@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,15 +9,19 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/api"
+	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/metrics"
 	"github.com/samsa-io/samsa/internal/partition"
+	"github.com/samsa-io/samsa/internal/storage"
 )
 
 // The node's metrics, served over HTTP at /metrics when metrics.listener is
@@ -30,6 +35,7 @@ type nodeMetrics struct {
 	requests *metrics.Requests   // the client listeners'
 	ctrlReqs *metrics.Requests   // the controller listener's
 	isr      [3]*metrics.Counter // by partition.ISRChange
+	topics   sync.Map            // topic name → *api.TopicCounters
 	ln       net.Listener
 	http     *http.Server
 }
@@ -50,9 +56,9 @@ func (b *Broker) bindMetrics() error {
 	}
 	reg := metrics.NewRegistry()
 	m := &nodeMetrics{reg: reg, ln: ln}
-	m.requests = metrics.NewRequests(reg, "broker", apiName)
+	m.requests = metrics.NewRequests(reg, "broker", requestName)
 	if b.cfg.HasRole("controller") {
-		m.ctrlReqs = metrics.NewRequests(reg, "controller", apiName)
+		m.ctrlReqs = metrics.NewRequests(reg, "controller", requestName)
 	}
 	m.counters = &api.Counters{
 		ProducedBytes: reg.Counter("samsa_produce_bytes_total",
@@ -64,6 +70,7 @@ func (b *Broker) bindMetrics() error {
 			metrics.Label{Name: "fetcher", Value: "consumer"}),
 		ReplicatedBytes: reg.Counter("samsa_fetch_bytes_total", "",
 			metrics.Label{Name: "fetcher", Value: "follower"}),
+		Topic: m.topic,
 	}
 	m.isr = [...]*metrics.Counter{
 		partition.ISRShrunk: reg.Counter("samsa_isr_shrinks_total",
@@ -77,6 +84,37 @@ func (b *Broker) bindMetrics() error {
 	return nil
 }
 
+// topic is api.Counters.Topic: a topic's counters, made on first use.
+func (m *nodeMetrics) topic(name string) *api.TopicCounters {
+	if v, ok := m.topics.Load(name); ok {
+		return v.(*api.TopicCounters)
+	}
+	v, _ := m.topics.LoadOrStore(name, new(api.TopicCounters))
+	return v.(*api.TopicCounters)
+}
+
+// topicCounts are the counters of the topics in img, by name; those of
+// topics deleted since are dropped.
+func (m *nodeMetrics) topicCounts(img *metadata.Image) []namedCounters {
+	var out []namedCounters
+	m.topics.Range(func(k, v any) bool {
+		name := k.(string)
+		if _, ok := img.Topic(name); !ok {
+			m.topics.Delete(name)
+			return true
+		}
+		out = append(out, namedCounters{name, v.(*api.TopicCounters)})
+		return true
+	})
+	slices.SortFunc(out, func(a, b namedCounters) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+type namedCounters struct {
+	name string
+	*api.TopicCounters
+}
+
 // isrChanged is the partition manager's ISRChanged, or nil without
 // metrics.
 func (m *nodeMetrics) isrChanged() func(partition.ISRChange) {
@@ -84,6 +122,20 @@ func (m *nodeMetrics) isrChanged() func(partition.ISRChange) {
 		return nil
 	}
 	return func(c partition.ISRChange) { m.isr[c].Add(1) }
+}
+
+// requestName is the request label of an API, as Kafka's RequestMetrics
+// name it: a fetch is FetchConsumer or FetchFollower, by who asks, and
+// the others are the API's name.
+func requestName(key int16, follower bool) string {
+	switch {
+	case key != kmsg.Fetch.Int16():
+		return apiName(key)
+	case follower:
+		return "FetchFollower"
+	default:
+		return "FetchConsumer"
+	}
 }
 
 // apiName is an API's name as Kafka spells it: kmsg writes acronyms in
@@ -94,7 +146,7 @@ func apiName(key int16) string { return kafkaSpelling.Replace(kmsg.NameForKey(ke
 var kafkaSpelling = strings.NewReplacer("ID", "Id", "ACL", "Acl", "SASL", "Sasl", "SCRAM", "Scram", "ISR", "Isr")
 
 // completed is a server's Config.Completed for q, or nil without metrics.
-func completed(q *metrics.Requests) func(int16, time.Duration, int64, int64) {
+func completed(q *metrics.Requests) func(int16, bool, time.Duration, int64, int64) {
 	if q == nil {
 		return nil
 	}
@@ -133,6 +185,15 @@ func (b *Broker) serveMetrics() {
 	reg.GaugeFunc("samsa_at_min_isr_partitions",
 		"Partitions this broker leads whose ISR is exactly min.insync.replicas: one more loss stops acks=all produces (Kafka: ReplicaManager AtMinIsrPartitionCount).",
 		health(func(h partition.Health) bool { return h.Leader && h.ISR == h.MinInsyncReplicas }))
+	reg.GaugeFunc("samsa_replica_max_lag_records",
+		"The most records any replica this broker follows is behind its leader's high watermark, as of their last fetch (Kafka: ReplicaFetcherManager MaxLag).",
+		func() float64 {
+			var lag int64
+			for _, p := range b.partitions.All() {
+				lag = max(lag, p.Health().Lag)
+			}
+			return float64(lag)
+		})
 	reg.GaugeFunc("samsa_controller_active",
 		"1 on the node whose controller is active, 0 elsewhere; summed over the cluster it is 1 (Kafka: KafkaController ActiveControllerCount).",
 		func() float64 {
@@ -152,6 +213,8 @@ func (b *Broker) serveMetrics() {
 			}, metrics.Label{Name: "state", Value: state})
 	}
 	b.imageGauges(reg)
+	b.topicSeries(reg)
+	b.logGauges(reg)
 	for _, l := range b.cfg.BrokerListeners() {
 		name := l.Name
 		reg.GaugeFunc("samsa_connections", "Connections being served, by listener (Kafka: socket-server-metrics connection-count).",
@@ -214,6 +277,73 @@ func (b *Broker) imageGauges(reg *metrics.Registry) {
 	reg.GaugeFunc("samsa_cluster_brokers", "Registered brokers, by state (Kafka: KafkaController ActiveBrokerCount, FencedBrokerCount).",
 		brokers(false), metrics.Label{Name: "state", Value: "active"})
 	reg.GaugeFunc("samsa_cluster_brokers", "", brokers(true), metrics.Label{Name: "state", Value: "fenced"})
+}
+
+// topicSeries registers the per-topic counters (Kafka's BrokerTopicMetrics
+// with a topic tag): a topic's series appear once this broker has data of
+// it to count, and go with the topic.
+func (b *Broker) topicSeries(reg *metrics.Registry) {
+	m := b.metrics
+	for _, s := range []struct {
+		name, help string
+		count      func(*api.TopicCounters) *metrics.Counter
+	}{
+		{"samsa_topic_produce_bytes_total", "Bytes of record batches produced to the topic's partitions this broker leads (Kafka: BrokerTopicMetrics BytesInPerSec,topic=...).",
+			func(c *api.TopicCounters) *metrics.Counter { return &c.ProducedBytes }},
+		{"samsa_topic_produce_records_total", "Records produced to the topic (Kafka: BrokerTopicMetrics MessagesInPerSec,topic=...).",
+			func(c *api.TopicCounters) *metrics.Counter { return &c.ProducedRecords }},
+		{"samsa_topic_fetch_bytes_total", "Record bytes of the topic sent to consumers; followers' fetches are not counted (Kafka: BrokerTopicMetrics BytesOutPerSec,topic=...).",
+			func(c *api.TopicCounters) *metrics.Counter { return &c.FetchedBytes }},
+	} {
+		reg.CounterSet(s.name, s.help, func(emit func(float64, ...metrics.Label)) {
+			for _, t := range m.topicCounts(b.meta.Image()) {
+				emit(float64(s.count(t.TopicCounters).Value()), metrics.Label{Name: "topic", Value: t.name})
+			}
+		})
+	}
+}
+
+// logGauges registers the state of each replica's log this broker hosts
+// (Kafka's kafka.log:type=Log MBeans).
+func (b *Broker) logGauges(reg *metrics.Registry) {
+	for _, g := range []struct {
+		name, help string
+		value      func(*storage.Log) int64
+	}{
+		{"samsa_log_size_bytes", "Bytes of the replica's log on disk, every segment (Kafka: Log Size).",
+			(*storage.Log).Size},
+		{"samsa_log_segments", "Segments of the replica's log (Kafka: Log NumLogSegments).",
+			func(l *storage.Log) int64 { return int64(l.NumSegments()) }},
+		{"samsa_log_start_offset", "The first offset the replica's log holds (Kafka: Log LogStartOffset).",
+			(*storage.Log).LogStartOffset},
+		{"samsa_log_end_offset", "The offset the replica's log writes next (Kafka: Log LogEndOffset).",
+			(*storage.Log).LogEndOffset},
+	} {
+		reg.GaugeSet(g.name, g.help, func(emit func(float64, ...metrics.Label)) {
+			for _, l := range b.hostedLogs() {
+				tp := l.TopicPartition()
+				emit(float64(g.value(l)), metrics.Label{Name: "topic", Value: tp.Topic},
+					metrics.Label{Name: "partition", Value: strconv.Itoa(int(tp.Partition))})
+			}
+		})
+	}
+}
+
+// hostedLogs are the logs of the replicas this broker hosts, by topic and
+// partition.
+func (b *Broker) hostedLogs() []*storage.Log {
+	var logs []*storage.Log
+	for _, p := range b.partitions.All() {
+		logs = append(logs, p.Log())
+	}
+	slices.SortFunc(logs, func(x, y *storage.Log) int {
+		a, b := x.TopicPartition(), y.TopicPartition()
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Partition, b.Partition)
+	})
+	return logs
 }
 
 // residentBytes reads the process's resident set from /proc (Linux); 0

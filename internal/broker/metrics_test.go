@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-io/samsa/internal/broker"
@@ -87,10 +88,28 @@ func TestMetricsOfOneNode(t *testing.T) {
 		`samsa_cluster_brokers{state="fenced"}`:                                  0,
 		`samsa_fetch_bytes_total{fetcher="follower"}`:                            0,
 		`samsa_request_latency_seconds_count{server="broker",request="Produce"}`: n,
+		`samsa_topic_produce_records_total{topic="t"}`:                           n,
+		`samsa_log_segments{topic="t",partition="0"}`:                            1,
+		`samsa_log_start_offset{topic="t",partition="1"}`:                        0,
+		`samsa_replica_max_lag_records`:                                          0, // no followers here
 	} {
 		if got, ok := m[series]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
 		}
+	}
+	if got := m[`samsa_log_end_offset{topic="t",partition="0"}`] + m[`samsa_log_end_offset{topic="t",partition="1"}`]; got != n {
+		t.Errorf("the log end offsets of t's partitions add up to %v, want %v", got, n)
+	}
+	if m[`samsa_topic_produce_bytes_total{topic="t"}`] != m[`samsa_produce_bytes_total`] {
+		t.Errorf("t's produced bytes %v, all topics' %v: only t was produced to",
+			m[`samsa_topic_produce_bytes_total{topic="t"}`], m[`samsa_produce_bytes_total`])
+	}
+	if size := m[`samsa_log_size_bytes{topic="t",partition="0"}`] + m[`samsa_log_size_bytes{topic="t",partition="1"}`]; size != m[`samsa_produce_bytes_total`] {
+		t.Errorf("t's logs hold %v bytes, %v were produced", size, m[`samsa_produce_bytes_total`])
+	}
+	if m[`samsa_topic_fetch_bytes_total{topic="t"}`] != m[`samsa_fetch_bytes_total{fetcher="consumer"}`] {
+		t.Errorf("t's fetched bytes %v, all topics' %v: only t was consumed",
+			m[`samsa_topic_fetch_bytes_total{topic="t"}`], m[`samsa_fetch_bytes_total{fetcher="consumer"}`])
 	}
 	// A produce with acks=0 has no response, and counts all the same.
 	noAcks := c.Client(t, kgo.DefaultProduceTopic("t"), kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
@@ -109,7 +128,7 @@ func TestMetricsOfOneNode(t *testing.T) {
 		`samsa_fetch_bytes_total{fetcher="consumer"}`,
 		`samsa_request_bytes_total{server="broker"}`,
 		`samsa_response_bytes_total{server="broker"}`,
-		`samsa_request_latency_seconds_count{server="broker",request="Fetch"}`,
+		`samsa_request_latency_seconds_count{server="broker",request="FetchConsumer"}`,  // Kafka's name for a consumer's Fetch
 		`samsa_request_latency_seconds_count{server="broker",request="InitProducerId"}`, // Kafka's spelling, not kmsg's
 		`samsa_connections{listener="PLAINTEXT"}`,
 		`process_resident_memory_bytes`,
@@ -117,6 +136,32 @@ func TestMetricsOfOneNode(t *testing.T) {
 	} {
 		if m[series] <= 0 {
 			t.Errorf("%s = %v, want more than 0", series, m[series])
+		}
+	}
+	if _, ok := m[`samsa_request_latency_seconds_count{server="broker",request="FetchFollower"}`]; ok {
+		t.Error("a node without followers measured followers' fetches")
+	}
+
+	// A deleted topic's series go with it.
+	adm := kadm.NewClient(c.Client(t))
+	if _, err := adm.DeleteTopic(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m := scrape(t, c.Broker(0))
+		var left []string
+		for series := range m {
+			if strings.Contains(series, `topic="t"`) {
+				left = append(left, series)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("series of the deleted topic are still there: %v", left)
+		case <-time.After(10 * time.Millisecond): // polling: the deletion reaches the partitions in the broker's time
 		}
 	}
 }
@@ -144,6 +189,15 @@ func TestMetricsOfACluster(t *testing.T) {
 			if m[`samsa_fetch_bytes_total{fetcher="follower"}`] <= 0 {
 				t.Errorf("the leader counted no bytes fetched by followers")
 			}
+			if m[`samsa_request_latency_seconds_count{server="broker",request="FetchFollower"}`] <= 0 {
+				t.Errorf("the leader measured no followers' fetches")
+			}
+			if got, ok := m[`samsa_topic_fetch_bytes_total{topic="t"}`]; ok && got != 0 {
+				t.Errorf("followers' fetches counted as t's consumers' (%v bytes)", got)
+			}
+		}
+		if m[`samsa_log_end_offset{topic="t",partition="0"}`] > 1 {
+			t.Errorf("node %d: log end offset %v after one record", i, m[`samsa_log_end_offset{topic="t",partition="0"}`])
 		}
 	}
 	if active != 1 {

@@ -11,7 +11,9 @@
 //
 // Names follow Prometheus practice: one prefix (samsa_), base units
 // (seconds, bytes) in the name, counters ending in _total, and labels of
-// bounded cardinality (an API name, a listener), never a topic or a client.
+// bounded cardinality: an API name, a listener, and the topics and
+// partitions an operator created, as Kafka's per-topic and per-partition
+// MBeans have them; never a client, whose number no operator bounds.
 // docs/metrics.md maps each series to the Kafka MBean it mirrors.
 package metrics
 
@@ -94,6 +96,26 @@ func (r *Registry) Counter(name, help string, labels ...Label) *Counter {
 func (r *Registry) GaugeFunc(name, help string, f func() float64, labels ...Label) {
 	r.add(name, help, "gauge", labels, func(b *bufio.Writer, name, labels string) {
 		writeSample(b, name, labels, f())
+	})
+}
+
+// GaugeSet registers a family of gauges whose series are found at each
+// scrape: collect calls emit once per series, with its value and labels.
+// It is for what comes and goes, such as the partitions a broker hosts.
+// collect must be safe to call from any goroutine.
+func (r *Registry) GaugeSet(name, help string, collect func(emit func(v float64, labels ...Label))) {
+	r.addSet(name, help, "gauge", collect)
+}
+
+// CounterSet is GaugeSet for counters: each series a count that only goes
+// up for as long as it is emitted.
+func (r *Registry) CounterSet(name, help string, collect func(emit func(v float64, labels ...Label))) {
+	r.addSet(name, help, "counter", collect)
+}
+
+func (r *Registry) addSet(name, help, kind string, collect func(emit func(v float64, labels ...Label))) {
+	r.add(name, help, kind, nil, func(b *bufio.Writer, name, _ string) {
+		collect(func(v float64, labels ...Label) { writeSample(b, name, renderLabels(labels), v) })
 	})
 }
 

@@ -74,34 +74,81 @@ func TestServeHTTP(t *testing.T) {
 
 func TestRequests(t *testing.T) {
 	r := NewRegistry()
-	q := NewRequests(r, "broker", func(k int16) string { return map[int16]string{0: "Produce", 1: "Fetch"}[k] })
-	q.Done(0, 2*time.Millisecond, 100, 50)
-	q.Done(0, 3*time.Millisecond, 100, 0)
-	q.Done(-1, time.Millisecond, 10, 10) // out of range: counted under the last key, never a panic
+	q := NewRequests(r, "broker", func(k int16, follower bool) string {
+		if k == 1 && follower {
+			return "FetchFollower"
+		}
+		return map[int16]string{0: "Produce", 1: "FetchConsumer"}[k]
+	})
+	q.Done(0, false, 2*time.Millisecond, 100, 50)
+	q.Done(0, true, 3*time.Millisecond, 100, 0) // a follower's, of an API that does not name them apart
+	q.Done(-1, false, time.Millisecond, 10, 10) // out of range: counted under the last key, never a panic
+	q.Done(1, true, 50*time.Millisecond, 1, 1)
 	var sb strings.Builder
 	r.Write(&sb)
 	out := sb.String()
 	for _, line := range []string{
 		`samsa_request_latency_seconds_count{server="broker",request="Produce"} 2`,
 		`samsa_request_latency_seconds_bucket{server="broker",request="Produce",le="0.0025"} 1`,
-		`samsa_request_bytes_total{server="broker"} 210`,
-		`samsa_response_bytes_total{server="broker"} 60`,
+		`samsa_request_latency_seconds_count{server="broker",request="FetchFollower"} 1`,
+		`samsa_request_bytes_total{server="broker"} 211`,
+		`samsa_response_bytes_total{server="broker"} 61`,
 	} {
 		if !strings.Contains(out, "\n"+line+"\n") {
 			t.Errorf("no line %q in\n%s", line, out)
 		}
 	}
-	if strings.Contains(out, `request="Fetch"`) {
-		t.Error("an API never requested has a series")
+	if strings.Contains(out, `request="FetchConsumer"`) {
+		t.Error("an API never requested by a consumer has a series")
 	}
 }
 
 // Counting on the request path allocates nothing.
 func TestObservingAllocatesNothing(t *testing.T) {
 	r := NewRegistry()
-	q := NewRequests(r, "broker", func(int16) string { return "x" })
+	q := NewRequests(r, "broker", func(int16, bool) string { return "x" })
 	c := r.Counter("c_total", "")
-	if n := testing.AllocsPerRun(100, func() { q.Done(0, time.Millisecond, 1, 1); c.Add(1) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { q.Done(0, false, time.Millisecond, 1, 1); q.Done(1, true, time.Millisecond, 1, 1); c.Add(1) }); n != 0 {
 		t.Errorf("%v allocations per request", n)
+	}
+}
+
+// A set's series are what its collector finds at each scrape.
+func TestSets(t *testing.T) {
+	r := NewRegistry()
+	var topics []string
+	r.CounterSet("x_topic_bytes_total", "Bytes by topic.", func(emit func(float64, ...Label)) {
+		for i, name := range topics {
+			emit(float64(10*(i+1)), Label{"topic", name})
+		}
+	})
+	r.GaugeSet("x_log_end_offset", "End.", func(emit func(float64, ...Label)) {
+		for _, name := range topics {
+			emit(7, Label{"topic", name}, Label{"partition", "0"})
+		}
+	})
+	write := func() string {
+		var sb strings.Builder
+		if err := r.Write(&sb); err != nil {
+			t.Fatal(err)
+		}
+		return sb.String()
+	}
+	empty := "# HELP x_topic_bytes_total Bytes by topic.\n# TYPE x_topic_bytes_total counter\n# HELP x_log_end_offset End.\n# TYPE x_log_end_offset gauge\n"
+	if got := write(); got != empty {
+		t.Errorf("no series:\n%s\nwant:\n%s", got, empty)
+	}
+	topics = []string{"a", `b"`}
+	want := `# HELP x_topic_bytes_total Bytes by topic.
+# TYPE x_topic_bytes_total counter
+x_topic_bytes_total{topic="a"} 10
+x_topic_bytes_total{topic="b\""} 20
+# HELP x_log_end_offset End.
+# TYPE x_log_end_offset gauge
+x_log_end_offset{topic="a",partition="0"} 7
+x_log_end_offset{topic="b\"",partition="0"} 7
+`
+	if got := write(); got != want {
+		t.Errorf("two topics:\n%s\nwant:\n%s", got, want)
 	}
 }

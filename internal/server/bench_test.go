@@ -23,7 +23,7 @@ func BenchmarkRequestRoundTrip(b *testing.B) {
 	}{
 		{"no-queue", Config{}},
 		{"queued.max.requests=500", Config{QueuedMaxRequests: 500, QueuedMaxBytes: -1}},
-		{"with-completed-hook", Config{Completed: func(_ int16, took time.Duration, in, out int64) {
+		{"with-completed-hook", Config{Completed: func(_ int16, _ bool, took time.Duration, in, out int64) {
 			completed.Add(uint64(took) + uint64(in) + uint64(out)) // what the metrics' counters cost, roughly
 		}}},
 	} {

@@ -223,7 +223,7 @@ func (c *conn) readLoop() error {
 			c.mute(reply.Throttle)
 		}
 		if reply.None {
-			c.done(key, received, size, 0)
+			c.done(key, reply.Follower, received, size, 0)
 			continue
 		}
 		c.inFlight.Add(1)
@@ -268,12 +268,12 @@ type pending struct {
 
 // done reports a request answered with a respSize-byte frame (0: none) to
 // Config.Completed.
-func (c *conn) done(key int16, received time.Time, size int32, respSize int64) {
+func (c *conn) done(key int16, follower bool, received time.Time, size int32, respSize int64) {
 	if f := c.srv.cfg.Completed; f != nil {
 		if respSize > 0 {
 			respSize += 4
 		}
-		f(key, time.Since(received), int64(size)+4, respSize)
+		f(key, follower, time.Since(received), int64(size)+4, respSize)
 	}
 }
 
@@ -346,7 +346,7 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if resp != nil && !broken {
-			c.done(p.key, p.received, p.size, resp.Size())
+			c.done(p.key, p.Follower, p.received, p.size, resp.Size())
 		}
 		if resp != nil && resp.Release != nil {
 			resp.Release()

@@ -67,13 +67,14 @@ type Config struct {
 	ReceiveBuffer     int           // socket.receive.buffer.bytes: their SO_RCVBUF; 0 or less keeps the system's
 	Logger            *slog.Logger
 	// Completed, when set, is told of every request answered (respBytes 0
-	// for one with no response): its API key; the time from its first
+	// for one with no response): its API key; whether it was a follower's
+	// fetch (Reply.Follower); the time from its first
 	// byte read to its response written to the connection's buffer, which
 	// the writer flushes before it waits for anything (or to its handling,
 	// without a response); and its request and response frames' sizes
 	// with their size prefixes. It is called from the connection's
 	// goroutines and must not block.
-	Completed func(key int16, took time.Duration, reqBytes, respBytes int64)
+	Completed func(key int16, follower bool, took time.Duration, reqBytes, respBytes int64)
 }
 
 func (c *Config) setDefaults() {

@@ -106,6 +106,10 @@ type Reply struct {
 	// (None) is throttled, and how a throttle known at once takes effect
 	// before the response is ready.
 	Throttle time.Duration
+	// Follower marks the answer to a follower replica's Fetch, which
+	// metrics measure apart from consumers' (Kafka's FetchFollower and
+	// FetchConsumer).
+	Follower bool
 }
 
 // Handler serves requests. Its methods are called concurrently from many
