@@ -33,6 +33,22 @@ func TestClientQuotas(t *testing.T) {
 	if out := configs("--describe", "--entity-type", "users", "--entity-type", "clients"); out != "Quota configs for user-principal 'alice', the default client-id are consumer_byte_rate=1048576.0\n" {
 		t.Fatalf("describe users and clients: %q", out)
 	}
+	// Connection quotas of addresses (KIP-612), set and shown as Kafka's
+	// tool does; the broker tests check they refuse connections.
+	if out := configs("--alter", "--add-config", "connection_creation_rate=0", "--entity-type", "ips", "--entity-name", "127.0.0.9"); out != "Completed updating config for ip 127.0.0.9.\n" {
+		t.Fatalf("alter ip: %q", out)
+	}
+	if out := configs("--alter", "--add-config", "connection_creation_rate=100", "--entity-type", "ips", "--entity-default"); out != "Completed updating default config for ips in the cluster.\n" {
+		t.Fatalf("alter the default ip: %q", out)
+	}
+	if out := configs("--describe", "--entity-type", "ips"); out != "Quota configs for ip '127.0.0.9' are connection_creation_rate=0.0\nQuota configs for the default ip are connection_creation_rate=100.0\n" {
+		t.Fatalf("describe ips: %q", out)
+	}
+	configs("--alter", "--delete-config", "connection_creation_rate", "--entity-type", "ips", "--entity-name", "127.0.0.9")
+	configs("--alter", "--delete-config", "connection_creation_rate", "--entity-type", "ips", "--entity-default")
+	if out := configs("--describe", "--entity-type", "ips"); out != "" {
+		t.Fatalf("describe ips after the deletes: %q", out)
+	}
 	// What samsa does not enforce cannot be set.
 	r := runTool(t, 30*time.Second, "", samsaBin, "kafka-configs.sh", "--bootstrap-server", b.Addr, "--alter",
 		"--add-config", "request_percentage=50", "--entity-type", "clients", "--entity-name", "slow")

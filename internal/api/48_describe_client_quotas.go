@@ -7,7 +7,7 @@ package api
 // matches a part of the entity by exact name, as <default>, or any; with
 // strict set an entity may have no part the filter does not name. Admin UIs
 // and kafka-configs.sh --describe --entity-type users|clients|ips send
-// this. There are never ip entities: samsa refuses to store their quotas.
+// this.
 
 import (
 	"context"
@@ -43,7 +43,7 @@ func (h *Handler) describeClientQuotas(_ context.Context, c *call) (wire.Reply, 
 		for _, part := range []struct {
 			typ  string
 			name metadata.QuotaName
-		}{{"user", e.User}, {"client-id", e.ClientID}} {
+		}{{"user", e.User}, {"client-id", e.ClientID}, {"ip", e.IP}} {
 			if !part.name.Set {
 				continue
 			}
@@ -66,11 +66,11 @@ func (h *Handler) describeClientQuotas(_ context.Context, c *call) (wire.Reply, 
 
 // quotaFilterMatches applies a checked filter to an entity.
 func quotaFilterMatches(components []kmsg.DescribeClientQuotasRequestComponent, strict bool, e metadata.QuotaEntity) bool {
-	parts := map[string]metadata.QuotaName{"user": e.User, "client-id": e.ClientID}
+	parts := map[string]metadata.QuotaName{"user": e.User, "client-id": e.ClientID, "ip": e.IP}
 	named := map[string]bool{}
 	for _, comp := range components {
 		named[comp.EntityType] = true
-		part := parts[comp.EntityType] // ip: never set
+		part := parts[comp.EntityType]
 		switch comp.MatchType {
 		case kmsg.QuotasMatchTypeExact:
 			if !part.Set || part.Default || part.Name != *comp.Match {
@@ -96,10 +96,11 @@ func quotaFilterMatches(components []kmsg.DescribeClientQuotasRequestComponent, 
 	return true
 }
 
-// quotaEntityString orders entities in answers: user=..., client-id=...
+// quotaEntityString orders entities in answers: user=..., client-id=...,
+// then ips.
 func quotaEntityString(e metadata.QuotaEntity) string {
 	s := ""
-	for _, part := range []metadata.QuotaName{e.User, e.ClientID} {
+	for _, part := range []metadata.QuotaName{e.IP, e.User, e.ClientID} {
 		switch {
 		case !part.Set:
 			s += "\x00"

@@ -164,9 +164,16 @@ func TestAlterAndDescribeClientQuotas(t *testing.T) {
 		quotaEntry("producer_byte_rate", 1024, false, "client-id", "app"), // app again: refused, the first stands
 		quotaEntry("request_percentage", 0, true, "client-id", "z"),       // never set: removing it is nothing
 		emptyName,
+		quotaEntry("connection_creation_rate", 5, false, "ip", ""),
+		quotaEntry("connection_creation_rate", 5, false, "ip", "10.0.0.2", "user", "alice"),
+		quotaEntry("producer_byte_rate", 5, false, "ip", "10.0.0.3"),
+		quotaEntry("connection_creation_rate", 5, false, "client-id", "app2"),
+		quotaEntry("connection_creation_rate", 5, false, "ip", "not-an-address"),
+		quotaEntry("connection_creation_rate", 2.5, false, "ip", "10.0.0.4"),
 	)
-	want := []error{nil, nil, nil, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest,
-		kerr.InvalidRequest, kerr.InvalidRequest, nil, kerr.InvalidRequest}
+	want := []error{nil, nil, nil, kerr.InvalidRequest, nil, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest,
+		kerr.InvalidRequest, kerr.InvalidRequest, nil, kerr.InvalidRequest,
+		nil, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest, kerr.InvalidRequest}
 	if !slices.Equal(errs, want) {
 		t.Fatalf("errors %v, want %v", errs, want)
 	}
@@ -193,6 +200,8 @@ func TestAlterAndDescribeClientQuotas(t *testing.T) {
 	}{
 		{"everything", false, nil, []string{
 			"client-id=app producer_byte_rate=1.048576e+06",
+			"ip=10.0.0.1 connection_creation_rate=10",
+			"ip=<default> connection_creation_rate=5",
 			"user=<default>,client-id=<default> consumer_byte_rate=2048",
 			"user=alice producer_byte_rate=4096",
 		}},
@@ -203,7 +212,10 @@ func TestAlterAndDescribeClientQuotas(t *testing.T) {
 		{"users alone", true, []kmsg.DescribeClientQuotasRequestComponent{comp("user", kmsg.QuotasMatchTypeAny, "")},
 			[]string{"user=alice producer_byte_rate=4096"}},
 		{"strict, nothing named", true, nil, nil},
-		{"ips", false, []kmsg.DescribeClientQuotasRequestComponent{comp("ip", kmsg.QuotasMatchTypeAny, "")}, nil},
+		{"ips", false, []kmsg.DescribeClientQuotasRequestComponent{comp("ip", kmsg.QuotasMatchTypeAny, "")},
+			[]string{"ip=10.0.0.1 connection_creation_rate=10", "ip=<default> connection_creation_rate=5"}},
+		{"the default ip", true, []kmsg.DescribeClientQuotasRequestComponent{comp("ip", kmsg.QuotasMatchTypeDefault, "")},
+			[]string{"ip=<default> connection_creation_rate=5"}},
 	} {
 		if got := describeQuotas(t, cl, tc.strict, tc.comps...); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)

@@ -32,6 +32,13 @@ import (
 //     throttle time must fit the protocol's int32 of milliseconds.
 //
 // Each broker measures only what passes through it, as Kafka's do.
+//
+// Connection quotas (KIP-612) are an ip address's connection_creation_rate:
+// its own, else the <default> ip's. New connections are measured per
+// address, in the same samples, and one over the quota is refused: it is
+// not counted, and is held for its throttle time (at most one window)
+// before it is closed, as Kafka's acceptor holds it, so that a client does
+// not reconnect at once.
 
 // QuotaKind is what a quota limits.
 type QuotaKind int
@@ -43,14 +50,20 @@ const (
 	// FetchQuota (consumer_byte_rate) counts the bytes of consumers'
 	// fetch responses; followers replicating are never counted.
 	FetchQuota
+	// ConnectionQuota (connection_creation_rate) counts an address's new
+	// connections. Record does not take it: see RecordConnection.
+	ConnectionQuota
 )
 
 // Key is the quota's name in AlterClientQuotas.
 func (k QuotaKind) Key() string {
-	if k == ProduceQuota {
+	switch k {
+	case ProduceQuota:
 		return "producer_byte_rate"
+	case FetchQuota:
+		return "consumer_byte_rate"
 	}
-	return "consumer_byte_rate"
+	return "connection_creation_rate"
 }
 
 // Quotas measures clients against the quotas of the current metadata
@@ -61,20 +74,20 @@ type Quotas struct {
 	window  time.Duration
 
 	mu      sync.Mutex
-	sensors [2]map[sensorKey]*rate // by kind
+	sensors [3]map[sensorKey]*rate // by kind; connections by sensorKey{ip: ...}
 	records int                    // Records since the last sweep
 	live    atomic.Bool            // some sensor is left, so sweeps must go on
 }
 
 // sensorKey is who is measured together: "" for a part the winning entity
 // does not name.
-type sensorKey struct{ user, clientID string }
+type sensorKey struct{ user, clientID, ip string }
 
 // NewQuotas returns quotas measured over samples windows of window each.
 func NewQuotas(image func() *metadata.Image, samples int, window time.Duration) *Quotas {
 	return &Quotas{
 		image: image, samples: max(samples, 1), window: max(window, time.Millisecond),
-		sensors: [2]map[sensorKey]*rate{{}, {}},
+		sensors: [3]map[sensorKey]*rate{{}, {}, {}},
 	}
 }
 
@@ -107,6 +120,45 @@ func (q *Quotas) Record(kind QuotaKind, user, clientID string, n int64, now time
 		return 0
 	}
 	return time.Duration(min((bytesPerSec-bound)/bound*float64(span), float64(MaxThrottle)))
+}
+
+// RecordConnection counts a new connection from ip (as net.IP prints it)
+// at now and returns how long to hold it before closing it unserved: zero
+// when no connection quota applies or it is within its quota. A refused
+// connection is not counted, as in Kafka, so a client retrying after its
+// throttle gets in once its rate is back under the quota. The hold is at
+// most one sample window (Kafka's bound, quota.window.size.seconds).
+func (q *Quotas) RecordConnection(ip string, now time.Time) time.Duration {
+	quotas := q.image().ClientQuotas()
+	if len(quotas) == 0 {
+		return 0
+	}
+	bound, found := quotas[metadata.QuotaEntity{IP: metadata.QuotaNamed(ip)}][ConnectionQuota.Key()]
+	if !found {
+		if bound, found = quotas[metadata.QuotaEntity{IP: metadata.QuotaDefault}][ConnectionQuota.Key()]; !found {
+			return 0
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.sweep(now)
+	key := sensorKey{ip: ip}
+	r := q.sensors[ConnectionQuota][key]
+	if r == nil {
+		r = newRate(q.samples)
+		q.sensors[ConnectionQuota][key] = r
+		q.live.Store(true)
+	}
+	r.add(1, now, q.window)
+	perSec, span := r.measure(now, q.window)
+	if perSec <= bound {
+		return 0
+	}
+	r.add(-1, now, q.window)
+	if bound <= 0 {
+		return q.window
+	}
+	return min(time.Duration((perSec-bound)/bound*float64(span)), q.window)
 }
 
 // MaxThrottle is the longest throttle a response can carry: throttle_time_ms
@@ -148,7 +200,7 @@ func (q *Quotas) resolve(kind QuotaKind, user, clientID string) (bound float64, 
 	}
 	u, c := metadata.QuotaNamed(user), metadata.QuotaNamed(clientID)
 	d, none := metadata.QuotaDefault, metadata.QuotaName{}
-	both, userOnly, clientOnly := sensorKey{user, clientID}, sensorKey{user: user}, sensorKey{clientID: clientID}
+	both, userOnly, clientOnly := sensorKey{user: user, clientID: clientID}, sensorKey{user: user}, sensorKey{clientID: clientID}
 	for _, level := range [...]struct {
 		entity metadata.QuotaEntity
 		key    sensorKey

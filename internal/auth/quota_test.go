@@ -96,11 +96,11 @@ func TestQuotaResolution(t *testing.T) {
 		bound        float64
 		key          sensorKey
 	}{
-		{"alice", "app", 1, sensorKey{"alice", "app"}},
-		{"alice", "other", 2, sensorKey{"alice", "other"}},
+		{"alice", "app", 1, sensorKey{user: "alice", clientID: "app"}},
+		{"alice", "other", 2, sensorKey{user: "alice", clientID: "other"}},
 		{"bob", "app", 3, sensorKey{user: "bob"}}, // bob's own quota beats <default> user's
-		{"carol", "app", 4, sensorKey{"carol", "app"}},
-		{"carol", "tool", 5, sensorKey{"carol", "tool"}}, // any user quota beats a client-only one
+		{"carol", "app", 4, sensorKey{user: "carol", clientID: "app"}},
+		{"carol", "tool", 5, sensorKey{user: "carol", clientID: "tool"}}, // any user quota beats a client-only one
 	} {
 		bound, key, ok := q.resolve(ProduceQuota, tc.user, tc.client)
 		if !ok || bound != tc.bound || key != tc.key {
@@ -147,5 +147,56 @@ func TestQuotaSensorsGoAfterTheQuotas(t *testing.T) {
 	}
 	if q.live.Load() {
 		t.Error("sweeps go on with no sensor left")
+	}
+}
+
+// An address over its connection_creation_rate is refused, for at most a
+// window; the refused connections do not count, and other addresses fall
+// under the <default> ip's quota.
+func TestConnectionQuota(t *testing.T) {
+	rate := func(e metadata.QuotaEntity, v float64) metadata.ClientQuotaRecord {
+		return metadata.ClientQuotaRecord{Entity: e, Key: "connection_creation_rate", Value: v}
+	}
+	q := NewQuotas(quotaImage(t,
+		rate(metadata.QuotaEntity{IP: metadata.QuotaNamed("10.0.0.1")}, 2),
+		rate(metadata.QuotaEntity{IP: metadata.QuotaDefault}, 0),
+		produceQuota(metadata.QuotaEntity{ClientID: metadata.QuotaDefault}, 1),
+	), 11, time.Second)
+	t0 := time.Unix(1000, 0)
+	// Two a second, over ten seconds at least: 20 pass at once.
+	for i := range 20 {
+		if d := q.RecordConnection("10.0.0.1", t0); d != 0 {
+			t.Fatalf("connection %d: held %v", i+1, d)
+		}
+	}
+	// The 21st is 2.1 a second, 5% over: held for 5% of ten seconds.
+	if d := q.RecordConnection("10.0.0.1", t0); d != 500*time.Millisecond {
+		t.Fatalf("connection 21: held %v, want 500ms", d)
+	}
+	// Refused ones are not counted: far over, still held for a window at
+	// most, and still only 5% over.
+	for range 100 {
+		q.RecordConnection("10.0.0.1", t0)
+	}
+	if d := q.RecordConnection("10.0.0.1", t0); d != 500*time.Millisecond {
+		t.Fatalf("after 100 refused: held %v, want 500ms", d)
+	}
+	// Still over a second later (the rate is divided by ten seconds until
+	// that much has passed); once the first burst has aged out, not.
+	if d := q.RecordConnection("10.0.0.1", t0.Add(time.Second)); d != 500*time.Millisecond {
+		t.Errorf("a second later: held %v, want 500ms", d)
+	}
+	if d := q.RecordConnection("10.0.0.1", t0.Add(11*time.Second)); d != 0 {
+		t.Errorf("eleven seconds later: held %v", d)
+	}
+	// The <default> ip's quota of 0 refuses every other address, a window
+	// at a time.
+	if d := q.RecordConnection("10.0.0.2", t0); d != time.Second {
+		t.Errorf("10.0.0.2 under the <default> quota of 0: held %v, want 1s", d)
+	}
+	// Byte-rate quotas say nothing about connections.
+	if d := NewQuotas(quotaImage(t, produceQuota(metadata.QuotaEntity{ClientID: metadata.QuotaDefault}, 1)), 11, time.Second).
+		RecordConnection("10.0.0.1", t0); d != 0 {
+		t.Errorf("no connection quota: held %v", d)
 	}
 }

@@ -60,6 +60,7 @@ type Broker struct {
 	dirs        []*storage.Dir
 	cleaner     *storage.Cleaner // compacts logs with cleanup.policy=compact
 	meta        *metadata.Loader
+	quotas      *auth.Quotas // client and connection quotas, measured on this broker
 	partitions  *partition.Manager
 	replication *replication.Manager // the follower side: fetchers from leaders
 	quorum      *quorum.Node
@@ -137,6 +138,8 @@ func (b *Broker) open() error {
 	}
 	b.cleaner = cleaner
 	b.meta = metadata.NewLoader(b.log.With("component", "metadata"))
+	b.quotas = auth.NewQuotas(b.meta.Image, int(b.cfg.Security.QuotaWindowNum),
+		time.Duration(b.cfg.Security.QuotaWindowSizeSeconds)*time.Second)
 	b.groups = group.New(group.Config{
 		NodeID:          b.cfg.NodeID,
 		Group:           b.cfg.Group,
@@ -296,16 +299,15 @@ func (b *Broker) advertised() []config.Listener {
 // serve starts answering clients.
 func (b *Broker) serve() {
 	cfg := api.Config{
-		NodeID:      b.cfg.NodeID,
-		Broker:      b.cfg,
-		Metadata:    b.meta,
-		Controller:  b.client,
-		Partitions:  b.partitions,
-		ProducerIDs: b.producerIDs(),
-		Dirs:        b.dirs,
-		Groups:      b.groups,
-		Quotas: auth.NewQuotas(b.meta.Image, int(b.cfg.Security.QuotaWindowNum),
-			time.Duration(b.cfg.Security.QuotaWindowSizeSeconds)*time.Second),
+		NodeID:       b.cfg.NodeID,
+		Broker:       b.cfg,
+		Metadata:     b.meta,
+		Controller:   b.client,
+		Partitions:   b.partitions,
+		ProducerIDs:  b.producerIDs(),
+		Dirs:         b.dirs,
+		Groups:       b.groups,
+		Quotas:       b.quotas,
 		TLS:          b,
 		Logger:       b.log.With("component", "api"),
 		LogLevel:     b.logLevel,

@@ -103,3 +103,45 @@ func TestConnectionLimitsFollowDynamicConfigs(t *testing.T) {
 		t.Fatalf("an override without a count: %v, want INVALID_CONFIG", err)
 	}
 }
+
+// An address's connection_creation_rate (an ip entity's quota, KIP-612)
+// refuses its new connections once it is over, and only its: a rate of 0
+// refuses them all; the <default> ip's applies to addresses without their
+// own; removing the quotas lets them in again.
+func TestConnectionCreationRateQuota(t *testing.T) {
+	c := clustertest.Start(t)
+	addr := c.Addrs()[0]
+	adm := c.Admin(t)
+	alter := func(ip *string, rate float64, remove bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resps, err := adm.AlterClientQuotas(ctx, []kadm.AlterClientQuotaEntry{{
+			Entity: []kadm.ClientQuotaEntityComponent{{Type: "ip", Name: ip}},
+			Ops:    []kadm.AlterClientQuotaOp{{Key: "connection_creation_rate", Value: rate, Remove: remove}},
+		}})
+		if err == nil {
+			err = resps[0].Err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAnswered := func(from string, want bool) {
+		t.Helper()
+		clustertest.WaitFor(t, "connections from "+from+" answered: "+map[bool]string{true: "yes", false: "no"}[want], 10*time.Second,
+			func() (bool, string) { return answeredFrom(t, addr, from) == want, "" })
+	}
+	refused := "127.0.0.3"
+	alter(&refused, 0, false)
+	waitAnswered(refused, false)
+	if !answeredFrom(t, addr, "127.0.0.4") {
+		t.Fatal("127.0.0.4 has no quota, but its connection was refused")
+	}
+	alter(nil, 0, false) // <default>: every other address
+	waitAnswered("127.0.0.4", false)
+	alter(nil, 0, true)
+	alter(&refused, 0, true)
+	waitAnswered(refused, true)
+	waitAnswered("127.0.0.4", true)
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/samsa-io/samsa/internal/api"
 	"github.com/samsa-io/samsa/internal/auth"
@@ -78,7 +79,11 @@ func (b *Broker) bind() error {
 		}
 		clientLns = append(clientLns, sl)
 	}
-	b.server = server.New(serverCfg(clientLns, "server", b.protectedListener(), requests))
+	clientCfg := serverCfg(clientLns, "server", b.protectedListener(), requests)
+	// Connection quotas (connection_creation_rate of ip entities) apply
+	// to the client listeners; b.quotas exists before anything is served.
+	clientCfg.ConnectionThrottle = func(ip string, now time.Time) time.Duration { return b.quotas.RecordConnection(ip, now) }
+	b.server = server.New(clientCfg)
 	if err := b.server.Listen(); err != nil {
 		return err
 	}

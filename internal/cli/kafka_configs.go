@@ -81,8 +81,8 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 	if err := checkConfigsArgs(f, entTypes, entNames, shorthandUsed); err != nil {
 		return e.usageFail(f, err)
 	}
-	if t := entTypes[0]; t != "topics" && t != "brokers" && t != "broker-loggers" && t != "users" && t != "clients" {
-		return e.fail(fmt.Errorf("entity type %s is not supported by samsa yet (topics, brokers, broker-loggers, users and clients are)", t))
+	if t := entTypes[0]; t != "topics" && t != "brokers" && t != "broker-loggers" && t != "users" && t != "clients" && t != "ips" {
+		return e.fail(fmt.Errorf("entity type %s is not supported by samsa yet (topics, brokers, broker-loggers, users, clients and ips are)", t))
 	}
 	name, hasName := "", len(entNames) > 0
 	if hasName {
@@ -97,7 +97,7 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 	defer adm.Close()
 	cc := &configsCmd{e: e, cl: cl, adm: adm, entity: entTypes[0], args: args}
 	switch {
-	case cc.entity == "users" || cc.entity == "clients":
+	case cc.entity == "users" || cc.entity == "clients" || cc.entity == "ips":
 		err = cc.quotas(ctx, entTypes, entNames, f.Changed("describe"), *addConfig, *addConfigFile, *deleteConfig)
 	case f.Changed("describe"):
 		err = cc.describe(ctx, name, hasName, *all)

@@ -13,19 +13,22 @@ import (
 )
 
 // Client quotas with kafka-configs.sh, as Kafka's ConfigCommand handles
-// --entity-type users and clients (together for a user's client id):
+// --entity-type users and clients (together for a user's client id), and
+// connection quotas of --entity-type ips:
 //
 //	kafka-configs.sh --bootstrap-server H:P --alter --add-config producer_byte_rate=1048576 --entity-type clients --entity-name app
 //	Completed updating config for client app.
 //	kafka-configs.sh --bootstrap-server H:P --describe --entity-type clients
 //	Quota configs for client-id 'app' are producer_byte_rate=1048576.0
+//	kafka-configs.sh --bootstrap-server H:P --alter --add-config connection_creation_rate=10 --entity-type ips --entity-name 10.0.0.1
+//	Completed updating config for ip 10.0.0.1.
 //
 // --entity-default names <default> ("the default client-id"). Describe
 // asks for entities of exactly the types given (a strict filter), as Kafka
 // does; values print as Java prints a double.
 
 // quotaEntityTypes maps the tool's entity types to the protocol's.
-var quotaEntityTypes = map[string]string{"users": "user", "clients": "client-id"}
+var quotaEntityTypes = map[string]string{"users": "user", "clients": "client-id", "ips": "ip"}
 
 func (c *configsCmd) quotas(ctx context.Context, types, names []string, describe bool, addConfig, addConfigFile string, deletes []string) error {
 	if describe {
@@ -107,12 +110,12 @@ func (c *configsCmd) describeQuotas(ctx context.Context, types, names []string) 
 	var lines []string
 	for _, e := range resp.Entries {
 		var parts, values []string
-		for _, typ := range []string{"user", "client-id"} {
+		for _, typ := range []string{"user", "client-id", "ip"} {
 			i := slices.IndexFunc(e.Entity, func(p kmsg.DescribeClientQuotasResponseEntryEntity) bool { return p.Type == typ })
 			if i < 0 {
 				continue
 			}
-			label := map[string]string{"user": "user-principal", "client-id": "client-id"}[typ]
+			label := map[string]string{"user": "user-principal", "client-id": "client-id", "ip": "ip"}[typ]
 			if n := e.Entity[i].Name; n != nil {
 				parts = append(parts, fmt.Sprintf("%s '%s'", label, *n))
 			} else {

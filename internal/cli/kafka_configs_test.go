@@ -192,7 +192,7 @@ func TestKafkaConfigs(t *testing.T) {
 		if !strings.Contains(r.stderr, `all configs to be added must be in the format "key=val"`) {
 			t.Fatalf("stderr %q", r.stderr)
 		}
-		r = kc("--describe", "--entity-type", "ips", "--entity-name", "10.0.0.1").wantCode(t, 1)
+		r = kc("--describe", "--entity-type", "groups", "--entity-name", "g").wantCode(t, 1)
 		if !strings.Contains(r.stderr, "not supported") {
 			t.Fatalf("stderr %q", r.stderr)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -14,17 +15,20 @@ import (
 )
 
 // Client quotas (KIP-546): AlterClientQuotas sets and removes the quotas
-// of users, client ids and users' client ids, each a name or <default>, as
-// ClientQuotaRecords. Brokers enforce them (package auth). samsa enforces
-// the byte rates only, so only those can be set: request_percentage,
-// controller_mutation_rate and ip entities (connection_creation_rate) are
-// refused rather than stored and ignored.
+// of users, client ids and users' client ids, each a name or <default>, and
+// the connection quotas of ip addresses (KIP-612), as ClientQuotaRecords.
+// Brokers enforce them (package auth). samsa enforces the byte rates and
+// connection_creation_rate, so only those can be set: request_percentage
+// and controller_mutation_rate are refused rather than stored and ignored.
 
 // quotaKeys are the client quota keys samsa accepts, all enforced.
 var quotaKeys = []string{"producer_byte_rate", "consumer_byte_rate"}
 
+// ipQuotaKey is the one quota of an ip entity.
+const ipQuotaKey = "connection_creation_rate"
+
 // notEnforced are Kafka's other quota keys, refused with a reason.
-var notEnforced = map[string]bool{"request_percentage": true, "controller_mutation_rate": true, "connection_creation_rate": true}
+var notEnforced = map[string]bool{"request_percentage": true, "controller_mutation_rate": true}
 
 // AlterClientQuotas validates every entry and commits the valid ones; each
 // entry's changes apply together or not at all.
@@ -85,10 +89,15 @@ func quotaRecords(e kmsg.AlterClientQuotasRequestEntry) ([]metadata.Record, erro
 	if err != nil {
 		return nil, err
 	}
+	if entity.IP.Set {
+		return ipQuotaRecords(entity, e.Ops)
+	}
 	var recs []metadata.Record
 	seen := map[string]bool{}
 	for _, op := range e.Ops {
 		switch {
+		case op.Key == ipQuotaKey:
+			return nil, kerrf(kerr.InvalidRequest, "Invalid configuration key %s: only ip entities have it", op.Key)
 		case seen[op.Key]:
 			return nil, kerrf(kerr.InvalidRequest, "Duplicate quota key %s not updating quota for this entity", op.Key)
 		case notEnforced[op.Key] && op.Remove:
@@ -114,8 +123,36 @@ func quotaRecords(e kmsg.AlterClientQuotasRequestEntry) ([]metadata.Record, erro
 	return recs, nil
 }
 
-// quotaEntity parses an entity: user and client-id, each at most once, a
-// null name being <default>.
+// ipQuotaRecords checks the changes of an ip entity's quota: only
+// connection_creation_rate, a whole number of connections a second.
+func ipQuotaRecords(entity metadata.QuotaEntity, ops []kmsg.AlterClientQuotasRequestEntryOp) ([]metadata.Record, error) {
+	var recs []metadata.Record
+	seen := false
+	for _, op := range ops {
+		switch {
+		case op.Key != ipQuotaKey:
+			return nil, kerrf(kerr.InvalidRequest, "Invalid configuration key %s: an ip entity has only %s", op.Key, ipQuotaKey)
+		case seen:
+			return nil, kerrf(kerr.InvalidRequest, "Duplicate quota key %s not updating quota for this entity", op.Key)
+		}
+		seen = true
+		if op.Remove {
+			recs = append(recs, metadata.ClientQuotaRecord{Entity: entity, Key: op.Key, Remove: true})
+			continue
+		}
+		// An INT quota, as in Kafka; 0 refuses every new connection.
+		if op.Value != math.Trunc(op.Value) || op.Value < 0 || op.Value > math.MaxInt32 {
+			return nil, kerrf(kerr.InvalidRequest, "Invalid value %v for %s: connections a second, a whole number from 0 to %d", op.Value, op.Key, math.MaxInt32)
+		}
+		recs = append(recs, metadata.ClientQuotaRecord{Entity: entity, Key: op.Key, Value: op.Value})
+	}
+	return recs, nil
+}
+
+// quotaEntity parses an entity: user and client-id, each at most once, or
+// an ip alone; a null name is <default>. An ip is an address, as it prints
+// (Kafka also takes a host name and resolves it once, which pins a quota to
+// whatever the name meant then; samsa asks for the address).
 func quotaEntity(parts []kmsg.AlterClientQuotasRequestEntryEntity) (metadata.QuotaEntity, error) {
 	var e metadata.QuotaEntity
 	if len(parts) == 0 {
@@ -129,7 +166,7 @@ func quotaEntity(parts []kmsg.AlterClientQuotasRequestEntryEntity) (metadata.Quo
 		case "client-id":
 			dst = &e.ClientID
 		case "ip":
-			return e, kerrf(kerr.InvalidRequest, "samsa does not enforce connection quotas, so ip entities cannot be given quotas")
+			dst = &e.IP
 		default:
 			return e, kerrf(kerr.InvalidRequest, "Unhandled client quota entity type: %s", part.Type)
 		}
@@ -144,6 +181,16 @@ func quotaEntity(parts []kmsg.AlterClientQuotasRequestEntryEntity) (metadata.Quo
 		} else {
 			*dst = metadata.QuotaNamed(*part.Name)
 		}
+	}
+	if e.IP.Set && (e.User.Set || e.ClientID.Set) {
+		return e, kerrf(kerr.InvalidRequest, "Invalid quota entity combination, IP quota should not combine with user or client ID entities: %s", entityString(parts))
+	}
+	if e.IP.Set && !e.IP.Default {
+		ip := net.ParseIP(e.IP.Name)
+		if ip == nil {
+			return e, kerrf(kerr.InvalidRequest, "%s is not a valid IP address", e.IP.Name)
+		}
+		e.IP.Name = ip.String() // one form, the one connections are matched in
 	}
 	return e, nil
 }

@@ -134,6 +134,7 @@ func encodeRecord(b []byte, r Record) []byte {
 		b = appendString(b, r.Key)
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(r.Value))
 		b = appendBool(b, r.Remove)
+		b = appendQuotaName(b, r.Entity.IP) // appended later: absent from older entries
 	default:
 		panic(fmt.Sprintf("metadata: encode of unknown record %T", r))
 	}
@@ -178,6 +179,9 @@ func (d *decoder) record(typ RecordType) Record {
 	case TypeClientQuota:
 		r := ClientQuotaRecord{Entity: QuotaEntity{User: d.quotaName(), ClientID: d.quotaName()}, Key: d.string()}
 		r.Value, r.Remove = math.Float64frombits(uint64(d.i64())), d.bool()
+		if len(d.b) > 0 {
+			r.Entity.IP = d.quotaName()
+		}
 		return r
 	}
 	d.fail(fmt.Errorf("unknown record type %d", typ))

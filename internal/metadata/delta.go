@@ -287,7 +287,8 @@ func (d *Delta) replayConfig(r ConfigRecord) {
 
 func (d *Delta) replayClientQuota(r ClientQuotaRecord) error {
 	e := r.Entity
-	if !e.User.Set && !e.ClientID.Set || e.User.Default && e.User.Name != "" || e.ClientID.Default && e.ClientID.Name != "" {
+	if !e.User.Set && !e.ClientID.Set && !e.IP.Set || e.IP.Set && (e.User.Set || e.ClientID.Set) ||
+		e.User.Default && e.User.Name != "" || e.ClientID.Default && e.ClientID.Name != "" || e.IP.Default && e.IP.Name != "" {
 		return fmt.Errorf("invalid quota entity %+v", e)
 	}
 	if !d.copiedQuotas {

@@ -277,6 +277,9 @@ func quotaEntityLess(a, b QuotaEntity) bool {
 	if l, ok := less(a.User, b.User); ok {
 		return l
 	}
-	l, _ := less(a.ClientID, b.ClientID)
+	if l, ok := less(a.ClientID, b.ClientID); ok {
+		return l
+	}
+	l, _ := less(a.IP, b.IP)
 	return l
 }

@@ -29,6 +29,26 @@ func sampleRecords() []Record {
 		ClientQuotaRecord{Entity: QuotaEntity{User: QuotaNamed("alice"), ClientID: QuotaDefault}, Key: "producer_byte_rate", Value: 4096},
 		ClientQuotaRecord{Entity: QuotaEntity{User: QuotaNamed("alice"), ClientID: QuotaDefault}, Key: "consumer_byte_rate", Value: 8192},
 		ClientQuotaRecord{Entity: QuotaEntity{User: QuotaNamed("alice"), ClientID: QuotaDefault}, Key: "consumer_byte_rate", Remove: true},
+		ClientQuotaRecord{Entity: QuotaEntity{IP: QuotaNamed("127.0.0.1")}, Key: "connection_creation_rate", Value: 10},
+		ClientQuotaRecord{Entity: QuotaEntity{IP: QuotaDefault}, Key: "connection_creation_rate", Value: 100},
+	}
+}
+
+// A quota record written before ip entities existed ends after Remove; it
+// decodes as the same record with no ip part.
+func TestClientQuotaRecordFromBeforeIPEntities(t *testing.T) {
+	r := ClientQuotaRecord{Entity: QuotaEntity{User: QuotaNamed("alice")}, Key: "producer_byte_rate", Value: 4096}
+	b := Encode([]Record{r})
+	// entry: format, count, type, version, length, payload; the ip part
+	// is the payload's last two bytes (flags, empty name).
+	old := bytes.Clone(b[:len(b)-2])
+	old[4] -= 2
+	got, err := Decode(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, []Record{r}) {
+		t.Errorf("decoded %#v, want %#v", got, r)
 	}
 }
 
@@ -173,8 +193,11 @@ func TestClientQuotas(t *testing.T) {
 	if _, ok := img.ClientQuota(alice, "consumer_byte_rate"); ok {
 		t.Error("a removed quota is still there")
 	}
-	if len(img.ClientQuotas()) != 3 {
-		t.Errorf("quotas %v, want 3 entities", img.ClientQuotas())
+	if len(img.ClientQuotas()) != 5 {
+		t.Errorf("quotas %v, want 5 entities", img.ClientQuotas())
+	}
+	if v, ok := img.ClientQuota(QuotaEntity{IP: QuotaNamed("127.0.0.1")}, "connection_creation_rate"); !ok || v != 10 {
+		t.Errorf("127.0.0.1's connection_creation_rate = %v, %v", v, ok)
 	}
 	// Removing an entity's last quota removes the entity.
 	d = NewDelta(img)
@@ -187,7 +210,8 @@ func TestClientQuotas(t *testing.T) {
 	if _, ok := img.ClientQuota(alice, "producer_byte_rate"); !ok {
 		t.Error("the delta changed the image it started from")
 	}
-	for _, bad := range []QuotaEntity{{}, {User: QuotaName{Set: true, Default: true, Name: "x"}}} {
+	for _, bad := range []QuotaEntity{{}, {User: QuotaName{Set: true, Default: true, Name: "x"}},
+		{IP: QuotaNamed("10.0.0.1"), User: QuotaNamed("alice")}, {IP: QuotaName{Set: true, Default: true, Name: "x"}}} {
 		if err := NewDelta(img).Replay(ClientQuotaRecord{Entity: bad, Key: "producer_byte_rate", Value: 1}); err == nil {
 			t.Errorf("entity %+v accepted", bad)
 		}

@@ -142,10 +142,12 @@ type ClientQuotaRecord struct {
 }
 
 // QuotaEntity is who a client quota applies to: a user, a client id, or a
-// user's client id. Its value is usable as a map key.
+// user's client id; or, alone, an ip address, for connection quotas
+// (KIP-612). Its value is usable as a map key.
 type QuotaEntity struct {
 	User     QuotaName
 	ClientID QuotaName
+	IP       QuotaName // an address as net.IP prints it; never with User or ClientID
 }
 
 // QuotaName is one part of a QuotaEntity: absent, a name, or the default

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -226,4 +227,45 @@ func TestRaisingAZeroRateAdmitsTheWaitingConnection(t *testing.T) {
 	lim.CreationRate = 5
 	s.SetLimits(lim)
 	answered(t, c, 1)
+}
+
+// A connection ConnectionThrottle refuses is held unread for its throttle,
+// then closed unanswered; it takes no slot from its address, and one held
+// when the server stops is closed with it.
+func TestConnectionThrottle(t *testing.T) {
+	var mu sync.Mutex
+	holds := map[string]time.Duration{} // by address
+	s, _ := startServer(t, Config{
+		Limits: limited(func(l *Limits) { l.MaxConnectionsPerIP = 1 }),
+		ConnectionThrottle: func(ip string, _ time.Time) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			return holds[ip]
+		},
+	})
+	served(t, dialFrom(t, s, 0, "127.0.0.2"), 1)
+	mu.Lock()
+	holds["127.0.0.3"] = 20 * time.Millisecond
+	mu.Unlock()
+	refused := dialFrom(t, s, 0, "127.0.0.3")
+	if _, err := refused.Write(frame(1, 2, 0)); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, refused)
+	if n := s.throttled.Load(); n != 1 {
+		t.Errorf("%d connections throttled, want 1", n)
+	}
+	// Not counted against 127.0.0.3's one connection.
+	mu.Lock()
+	holds["127.0.0.3"] = 0
+	mu.Unlock()
+	served(t, dialFrom(t, s, 0, "127.0.0.3"), 3)
+
+	mu.Lock()
+	holds["127.0.0.4"] = time.Hour
+	mu.Unlock()
+	held := dialFrom(t, s, 0, "127.0.0.4")
+	waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.held) == 1 })
+	s.StopReading()
+	expectClosed(t, held)
 }

@@ -75,6 +75,11 @@ type Config struct {
 	// with their size prefixes. It is called from the connection's
 	// goroutines and must not block.
 	Completed func(key int16, follower bool, took time.Duration, reqBytes, respBytes int64)
+	// ConnectionThrottle, when set, is asked about every connection the
+	// limits let in, with its address as net.IP prints it: a positive
+	// answer refuses it (connection_creation_rate, KIP-612), and the
+	// connection is held that long, unread, then closed.
+	ConnectionThrottle func(ip string, now time.Time) time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -106,6 +111,7 @@ type Server struct {
 	cancel        context.CancelFunc
 	nextID        atomic.Uint64
 	delayedCloses atomic.Int64 // connections that failed to authenticate and were held before closing
+	throttled     atomic.Int64 // connections refused by ConnectionThrottle
 
 	mu           sync.Mutex // guards the fields below
 	listeners    []net.Listener
@@ -113,11 +119,12 @@ type Server struct {
 	perIP        map[string]int
 	perListener  map[string]int
 	limits       Limits
-	ratesGen     uint64             // counts changes of a creation rate
-	serverRate   *bucket            // limits.CreationRate
-	listenerRate map[string]*bucket // each listener's CreationRate
-	changed      chan struct{}      // closed when a connection closes or the limits change
-	waiting      int                // accepted connections waiting for a slot or a rate
+	ratesGen     uint64                   // counts changes of a creation rate
+	serverRate   *bucket                  // limits.CreationRate
+	listenerRate map[string]*bucket       // each listener's CreationRate
+	changed      chan struct{}            // closed when a connection closes or the limits change
+	waiting      int                      // accepted connections waiting for a slot or a rate
+	held         map[net.Conn]*time.Timer // refused by ConnectionThrottle, closed when their timer fires
 	stopping     bool
 
 	accepting sync.WaitGroup // accept loops
@@ -145,6 +152,7 @@ func New(cfg Config) *Server {
 		serverRate:   newBucket(limits.CreationRate),
 		listenerRate: make(map[string]*bucket),
 		changed:      make(chan struct{}),
+		held:         make(map[net.Conn]*time.Timer),
 	}
 }
 
@@ -258,6 +266,12 @@ func (s *Server) admit(l *Listener, nc net.Conn) {
 		return
 	}
 	ip := remoteIP(nc)
+	if f := s.cfg.ConnectionThrottle; f != nil {
+		if d := f(ip, time.Now()); d > 0 {
+			s.hold(l, nc, d)
+			return
+		}
+	}
 	s.mu.Lock()
 	if s.stopping || s.overIPLimit(ip) {
 		stopping, max := s.stopping, s.limits.perIP(ip)
@@ -276,6 +290,28 @@ func (s *Server) admit(l *Listener, nc net.Conn) {
 	s.serving.Add(1)
 	s.mu.Unlock()
 	go c.serve()
+}
+
+// hold keeps a refused connection open for d without reading from it, then
+// closes it, as Kafka's acceptor holds a throttled one: its client does not
+// learn of the refusal until then, and so does not reconnect at once. It
+// takes no slot and is not counted against its address.
+func (s *Server) hold(l *Listener, nc net.Conn, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		nc.Close()
+		return
+	}
+	s.throttled.Add(1)
+	s.log.Debug("connection refused: its address is over its connection_creation_rate", "listener", l.Name,
+		"remote", nc.RemoteAddr().String(), "closing_in", d)
+	s.held[nc] = time.AfterFunc(d, func() {
+		s.mu.Lock()
+		delete(s.held, nc)
+		s.mu.Unlock()
+		nc.Close()
+	})
 }
 
 func (s *Server) forget(c *conn) {
@@ -302,6 +338,11 @@ func (s *Server) StopReading() {
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
+	}
+	for nc, t := range s.held {
+		t.Stop()
+		nc.Close()
+		delete(s.held, nc)
 	}
 	s.mu.Unlock()
 	s.closeListeners()
