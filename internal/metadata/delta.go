@@ -3,6 +3,7 @@ package metadata
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -290,6 +291,9 @@ func (d *Delta) replayClientQuota(r ClientQuotaRecord) error {
 	if !e.User.Set && !e.ClientID.Set && !e.IP.Set || e.IP.Set && (e.User.Set || e.ClientID.Set) ||
 		e.User.Default && e.User.Name != "" || e.ClientID.Default && e.ClientID.Name != "" || e.IP.Default && e.IP.Name != "" {
 		return fmt.Errorf("invalid quota entity %+v", e)
+	}
+	if !r.Remove && (math.IsNaN(r.Value) || math.IsInf(r.Value, 0) || r.Value < 0) {
+		return fmt.Errorf("invalid quota value %v for %s", r.Value, r.Key)
 	}
 	if !d.copiedQuotas {
 		d.next.quotas = maps.Clone(d.next.quotas)
