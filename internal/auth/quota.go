@@ -107,6 +107,17 @@ func (q *Quotas) Record(kind QuotaKind, user, clientID string, n int64, now time
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	_, bytesPerSec, span := q.recordLocked(kind, key, float64(n), now)
+	if bytesPerSec <= bound {
+		return 0
+	}
+	return time.Duration(min((bytesPerSec-bound)/bound*float64(span), float64(MaxThrottle)))
+}
+
+// recordLocked adds v at now to the sensor of kind and key, made on first
+// use, and returns it with its rate per second and the span that rate was
+// divided by. Called with mu held.
+func (q *Quotas) recordLocked(kind QuotaKind, key sensorKey, v float64, now time.Time) (*rate, float64, time.Duration) {
 	q.sweep(now)
 	r := q.sensors[kind][key]
 	if r == nil {
@@ -114,12 +125,9 @@ func (q *Quotas) Record(kind QuotaKind, user, clientID string, n int64, now time
 		q.sensors[kind][key] = r
 		q.live.Store(true)
 	}
-	r.add(float64(n), now, q.window)
-	bytesPerSec, span := r.measure(now, q.window)
-	if bytesPerSec <= bound {
-		return 0
-	}
-	return time.Duration(min((bytesPerSec-bound)/bound*float64(span), float64(MaxThrottle)))
+	r.add(v, now, q.window)
+	perSec, span := r.measure(now, q.window)
+	return r, perSec, span
 }
 
 // RecordConnection counts a new connection from ip (as net.IP prints it)
@@ -141,16 +149,7 @@ func (q *Quotas) RecordConnection(ip string, now time.Time) time.Duration {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.sweep(now)
-	key := sensorKey{ip: ip}
-	r := q.sensors[ConnectionQuota][key]
-	if r == nil {
-		r = newRate(q.samples)
-		q.sensors[ConnectionQuota][key] = r
-		q.live.Store(true)
-	}
-	r.add(1, now, q.window)
-	perSec, span := r.measure(now, q.window)
+	r, perSec, span := q.recordLocked(ConnectionQuota, sensorKey{ip: ip}, 1, now)
 	if perSec <= bound {
 		return 0
 	}

@@ -81,7 +81,8 @@ func (b *Broker) bind() error {
 	}
 	clientCfg := serverCfg(clientLns, "server", b.protectedListener(), requests)
 	// Connection quotas (connection_creation_rate of ip entities) apply
-	// to the client listeners; b.quotas exists before anything is served.
+	// to every listener of this server, the inter-broker one too, as in
+	// Kafka; b.quotas exists before anything is served.
 	clientCfg.ConnectionThrottle = func(ip string, now time.Time) time.Duration { return b.quotas.RecordConnection(ip, now) }
 	b.server = server.New(clientCfg)
 	if err := b.server.Listen(); err != nil {
