@@ -325,8 +325,7 @@ func (b *Broker) dumpLog() {
 	if b.name != "broker" {
 		file += "-" + b.name
 	}
-	keep := filepath.Join(os.TempDir(), "samsa-e2e-logs", strings.NewReplacer("/", "_", " ", "_").Replace(file)+".log")
-	if os.MkdirAll(filepath.Dir(keep), 0o755) == nil && os.WriteFile(keep, data, 0o644) == nil {
+	if keep, ok := keepLog(file, data); ok {
 		b.t.Logf("full %s log kept in %s", b.name, keep)
 	}
 	const tail = 200
@@ -335,6 +334,16 @@ func (b *Broker) dumpLog() {
 		lines = lines[len(lines)-tail:]
 	}
 	b.t.Logf("last %d lines of the %s log:\n%s", len(lines), b.name, bytes.Join(lines, nil))
+}
+
+// keepLog writes a failed test's log where it outlives the test's
+// temporary directory, as samsa-e2e-logs/name.log in the system's.
+func keepLog(name string, data []byte) (path string, ok bool) {
+	path = filepath.Join(os.TempDir(), "samsa-e2e-logs", strings.NewReplacer("/", "_", " ", "_").Replace(name)+".log")
+	if os.MkdirAll(filepath.Dir(path), 0o755) != nil || os.WriteFile(path, data, 0o644) != nil {
+		return "", false
+	}
+	return path, true
 }
 
 // Client returns a franz-go client for the broker, closed when the test

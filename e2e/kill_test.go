@@ -183,6 +183,9 @@ func runSequenceProducer(t *testing.T, topic string, partitions int, connect []k
 		w.halt()
 		if t.Failed() {
 			t.Logf("franz-go producer log (info and above):\n%s", w.log.warnings())
+			if keep, ok := keepLog(t.Name()+"-producer", w.log.debugLines()); ok {
+				t.Logf("the producer's debug log (without per-request lines) kept in %s", keep)
+			}
 		}
 	})
 	go w.run(ctx)
@@ -388,15 +391,18 @@ func describeAt(v int64, ok bool) string {
 }
 
 // clientLog is a kgo.Logger for a failed test's report: it keeps the last
-// 64 KiB or so of what kgo logs at info level and above, each line with the
-// time (to set beside the brokers' logs), and counts connections the client
-// gave up on (a request that timed out or failed and is retried on a new
-// connection).
+// 64 KiB or so of what kgo logs at info level and above, the last megabyte
+// or so of everything but its lines for each produce request and answer
+// (the debug lines show what the client did in an outage: each connection
+// it opened and gave up on, each retry, each sink a partition moved to),
+// each line with the time (to set beside the brokers' logs), and counts
+// connections the client gave up on (a request that timed out or failed and
+// is retried on a new connection).
 type clientLog struct {
-	mu      sync.Mutex
-	warn    bytes.Buffer // info and above; guarded by mu
-	dropped bool         // the start of warn was dropped; guarded by mu
-	cuts    int          // guarded by mu
+	mu    sync.Mutex
+	warn  tailBuffer // info and above; guarded by mu
+	debug tailBuffer // guarded by mu
+	cuts  int        // guarded by mu
 }
 
 func (l *clientLog) Level() kgo.LogLevel { return kgo.LogLevelDebug }
@@ -407,25 +413,51 @@ func (l *clientLog) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	if strings.Contains(msg, "errored, killing connection") {
 		l.cuts++
 	}
-	if level > kgo.LogLevelInfo {
+	if level == kgo.LogLevelDebug && (msg == "produced" || strings.HasPrefix(msg, "wrote Produce ") || strings.HasPrefix(msg, "read Produce ")) {
 		return
 	}
-	fmt.Fprintf(&l.warn, "%s [%s] %s %v\n", time.Now().UTC().Format("15:04:05.000"), level, msg, keyvals)
-	if l.warn.Len() > 128<<10 {
-		keep := l.warn.Bytes()[l.warn.Len()-64<<10:]
-		keep = keep[bytes.IndexByte(keep, '\n')+1:]
-		l.warn = *bytes.NewBuffer(bytes.Clone(keep))
-		l.dropped = true
+	line := fmt.Sprintf("%s [%s] %s %v\n", time.Now().UTC().Format("15:04:05.000"), level, msg, keyvals)
+	l.debug.add(line, 1<<20)
+	if level <= kgo.LogLevelInfo {
+		l.warn.add(line, 64<<10)
 	}
 }
 
 func (l *clientLog) warnings() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.dropped {
-		return "…\n" + l.warn.String()
-	}
 	return l.warn.String()
+}
+
+func (l *clientLog) debugLines() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return []byte(l.debug.String())
+}
+
+// tailBuffer keeps about the last n bytes of the lines added to it: it
+// grows to 2n and then drops whole lines from the front down to n.
+type tailBuffer struct {
+	buf     bytes.Buffer
+	dropped bool // the start was dropped
+}
+
+func (b *tailBuffer) add(line string, n int) {
+	b.buf.WriteString(line)
+	if b.buf.Len() <= 2*n {
+		return
+	}
+	keep := b.buf.Bytes()[b.buf.Len()-n:]
+	keep = keep[bytes.IndexByte(keep, '\n')+1:]
+	b.buf = *bytes.NewBuffer(bytes.Clone(keep))
+	b.dropped = true
+}
+
+func (b *tailBuffer) String() string {
+	if b.dropped {
+		return "…\n" + b.buf.String()
+	}
+	return b.buf.String()
 }
 
 func (l *clientLog) cutConnections() int {
