@@ -50,8 +50,8 @@ func (h *Handler) describeLogDirs(_ context.Context, c *call) (wire.Reply, error
 		rd.Dir, _ = filepath.Abs(d.Path())
 		var st syscall.Statfs_t
 		if err := syscall.Statfs(d.Path(), &st); err == nil {
-			rd.TotalBytes = int64(st.Blocks) * st.Bsize
-			rd.UsableBytes = int64(st.Bavail) * st.Bsize
+			rd.TotalBytes = int64(st.Blocks) * int64(st.Bsize)
+			rd.UsableBytes = int64(st.Bavail) * int64(st.Bsize)
 		} else {
 			rd.TotalBytes, rd.UsableBytes = -1, -1
 		}

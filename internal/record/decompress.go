@@ -234,14 +234,14 @@ func codecErr(codec Codec, err error, limit int) error {
 // runs synchronously (concurrency 1): no goroutines.
 type zstdDecoder struct {
 	dec    *zstd.Decoder
-	window int
+	window int64
 }
 
 var zstdPool sync.Pool
 
 // getZstd returns a decoder that refuses frames with a window over window,
 // before allocating it.
-func getZstd(window int) *zstdDecoder {
+func getZstd(window int64) *zstdDecoder {
 	w := uint64(window)
 	if z, ok := zstdPool.Get().(*zstdDecoder); ok {
 		if z.window != window {
@@ -278,12 +278,13 @@ func getZstd(window int) *zstdDecoder {
 const zstdMaxBlock = 128 << 10
 
 // zstdWindow is the smallest window a zstd frame header can declare that
-// covers limit bytes.
-func zstdWindow(limit int) int {
-	for e := 0; e < 32; e++ {
-		base := 1 << (10 + e)
-		for m := 0; m < 8; m++ {
-			if w := base + base/8*m; w >= limit {
+// covers limit bytes. Windows are int64: a header can declare 2^41 bytes,
+// more than an int holds on 32-bit platforms.
+func zstdWindow(limit int) int64 {
+	for e := range 32 {
+		base := int64(1) << (10 + e)
+		for m := range int64(8) {
+			if w := base + base/8*m; w >= int64(limit) {
 				return w
 			}
 		}
@@ -296,22 +297,22 @@ func zstdWindow(limit int) int {
 // dst; it returns nil when src needs no change. Single-segment frames
 // declare no window: theirs is their content size, which the decoder bounds
 // by the limit.
-func zstdHeader(dst, src []byte, window int) []byte {
+func zstdHeader(dst, src []byte, window int64) []byte {
 	const magic = 0xFD2FB528
 	if len(src) < 6 || binary.LittleEndian.Uint32(src) != magic || src[4]&0x20 != 0 {
 		return nil
 	}
 	desc := src[5]
-	base := 1 << (10 + int(desc>>3))
-	if declared := base + base/8*int(desc&7); declared <= window {
+	base := int64(1) << (10 + desc>>3)
+	if declared := base + base/8*int64(desc&7); declared <= window {
 		return nil
 	}
 	var nd byte
-	for e := 0; e < 32; e++ {
-		base := 1 << (10 + e)
+	for e := range 32 {
+		base := int64(1) << (10 + e)
 		if base+base/8*7 >= window {
 			m := (window - base + base/8 - 1) / (base / 8)
-			nd = byte(e<<3 | max(m, 0))
+			nd = byte(e<<3) | byte(max(m, 0))
 			break
 		}
 	}

@@ -250,7 +250,10 @@ func TestZstdLargeDeclaredWindow(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Errorf("allocated %d bytes for a %d-byte batch", grew, len(data))
 	}
-	for _, tt := range []struct{ limit, want int }{{1, 1024}, {1024, 1024}, {1025, 1152}, {4096, 4096}, {64 << 20, 64 << 20}, {(64 << 20) + 1, 72 << 20}} {
+	for _, tt := range []struct {
+		limit int
+		want  int64
+	}{{1, 1024}, {1024, 1024}, {1025, 1152}, {4096, 4096}, {64 << 20, 64 << 20}, {(64 << 20) + 1, 72 << 20}} {
 		if got := zstdWindow(tt.limit); got != tt.want {
 			t.Errorf("zstdWindow(%d) = %d, want %d", tt.limit, got, tt.want)
 		}

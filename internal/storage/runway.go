@@ -151,7 +151,7 @@ func (s *segment) backgroundErr() error {
 // metadata and without flushing the device cache.
 func (s *segment) syncRange(from, to int64) error {
 	for {
-		err := syscall.SyncFileRange(s.fd, from, to-from, syncFileRangeWriteWait)
+		err := syncFileRange(s.fd, from, to-from, syncFileRangeWriteWait)
 		if err == syscall.EINTR {
 			continue
 		}

@@ -464,7 +464,7 @@ func (w *walker) tagLoop(st *ast.ForStmt, when vset, b *cbody) error {
 		}
 		for _, e := range cc.List {
 			key, ok := intLit(e)
-			if !ok || key < 0 || key > 1<<32-1 {
+			if !ok || key < 0 || int64(key) > 1<<32-1 {
 				return w.errorf(e, "tag key is not a uint32 constant")
 			}
 			for _, t := range op.tags {
