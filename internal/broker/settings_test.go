@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -75,12 +74,9 @@ func listenBacklog(t *testing.T, addr string) uint32 {
 		if err != nil || !ok || in4.Port != int(ap.Port()) || netip.AddrFrom4(in4.Addr) != ap.Addr() {
 			continue
 		}
-		var info syscall.TCPInfo
-		size := uint32(unsafe.Sizeof(info))
-		_, _, errno := syscall.Syscall6(syscall.SYS_GETSOCKOPT, uintptr(fd), syscall.IPPROTO_TCP, syscall.TCP_INFO,
-			uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
-		if errno != 0 {
-			t.Fatalf("TCP_INFO of %s: %v", addr, errno)
+		info, err := tcpInfo(fd)
+		if err != nil {
+			t.Fatalf("TCP_INFO of %s: %v", addr, err)
 		}
 		if info.State != 10 { // TCP_LISTEN; a connection's socket has the same local address
 			continue
