@@ -183,21 +183,36 @@ func (c *Cluster) AddBroker(opts ...Option) int {
 // (net.ipv4.ip_local_port_range): the ports a kernel-chosen port 0 gives
 // are in that range, where any outgoing connection of a test running in
 // parallel could take it as its local port before the broker binds it.
-// Below the range only another listener picking the same port can.
+// Below the range only another listener picking the same port can; a port
+// is never given twice in one process, so two listeners of one test (a
+// node's client and controller listeners) never draw the same one.
 func FreePort(t testing.TB) int {
 	t.Helper()
 	low := ephemeralLow()
+	givenMu.Lock()
+	defer givenMu.Unlock()
 	for range 100 {
 		p := unprivileged + rand.IntN(low-unprivileged)
+		if given[p] {
+			continue
+		}
 		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
 		if err == nil {
 			ln.Close()
+			given[p] = true
 			return p
 		}
 	}
 	t.Fatalf("no free loopback port between %d and %d", unprivileged, low)
 	return 0
 }
+
+// given holds the ports FreePort returned in this process: a listener that
+// keeps its port across restarts may be closed when another asks.
+var (
+	givenMu sync.Mutex
+	given   = map[int]bool{}
+)
 
 // unprivileged is the lowest port FreePort picks.
 const unprivileged = 1024
