@@ -85,10 +85,19 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 				failed = true
 				continue
 			}
+			if m := h.cfg.Counters; m != nil {
+				if tc == nil {
+					tc = m.Topic(name)
+				}
+				tc.ProduceRequests.Add(1)
+			}
 			res, aerr := p.Append(partition.AppendParams{
 				Records: rp.Records, Acks: req.Acks, Now: now, ProduceVersion: c.Version,
 			})
 			if aerr != nil {
+				if tc != nil && countsAsFailedProduce(aerr.Code) {
+					tc.FailedProduceRequests.Add(1)
+				}
 				h.produceError(img, out, &rt, aerr.Code, aerr.Message)
 				for _, re := range aerr.RecordErrors {
 					er := kmsg.NewProduceResponseTopicPartitionErrorRecord()
@@ -103,9 +112,6 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 				bytes, records := uint64(len(rp.Records)), uint64(res.LastOffset-res.BaseOffset+1)
 				m.ProducedBytes.Add(bytes)
 				m.ProducedRecords.Add(records)
-				if tc == nil {
-					tc = m.Topic(name)
-				}
 				tc.ProducedBytes.Add(bytes)
 				tc.ProducedRecords.Add(records)
 			}
@@ -155,6 +161,21 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 	})
 	reply.Throttle = throttle
 	return reply, nil
+}
+
+// countsAsFailedProduce reports whether an append refused with code counts
+// in the topic's failed produces, as Kafka's FailedProduceRequestsPerSec
+// does: records that fail validation, too few in-sync replicas, producer
+// state errors. What a client handles by moving or splitting its batch
+// (another leader, a batch too large), a corrupt batch and a storage error
+// are left out there too.
+func countsAsFailedProduce(code *kerr.Error) bool {
+	switch code {
+	case kerr.NotLeaderForPartition, kerr.UnknownTopicOrPartition, kerr.UnknownTopicID,
+		kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.CorruptMessage, kerr.KafkaStorageError:
+		return false
+	}
+	return true
 }
 
 // adminClientID is the client id Kafka lets append to internal topics (its

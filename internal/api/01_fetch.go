@@ -62,7 +62,7 @@ func (h *Handler) fetch(_ context.Context, c *call) (wire.Reply, error) {
 	req := c.msg.(*kmsg.FetchRequest)
 	plan, errCode := h.planFetch(c, req)
 	if errCode != 0 {
-		return h.respondFetch(c, &fetchResp{version: c.Version, errorCode: errCode}, nil), nil
+		return h.respondFetch(c, &fetchResp{version: c.Version, errorCode: errCode}, nil, false), nil
 	}
 	pass := h.fetchPass(plan)
 	deadline := c.Received.Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
@@ -336,7 +336,7 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 				resp.sessionID = 0
 			}
 			pass.release()
-			reply := h.respondFetch(c, resp, nil)
+			reply := h.respondFetch(c, resp, nil, plan.replica >= 0)
 			reply.Resp.Throttle = d // from when it is written
 			return reply
 		}
@@ -399,7 +399,7 @@ func (h *Handler) finishFetch(c *call, plan *fetchPlan, pass *passResult) wire.R
 			}
 		}
 	}
-	return h.respondFetch(c, resp, pass)
+	return h.respondFetch(c, resp, pass, plan.replica >= 0)
 }
 
 // countFetched counts the record bytes a fetch answers with, a
@@ -462,9 +462,13 @@ func appendFetchPartition(resp *fetchResp, k sessionKey, rp fetchRespPartition) 
 	resp.topics = append(resp.topics, fetchRespTopic{name: k.topic, id: k.topicID, partitions: []fetchRespPartition{rp}})
 }
 
-// respondFetch encodes the response; the pass's file references are
-// released once the response has been written.
-func (h *Handler) respondFetch(c *call, resp *fetchResp, pass *passResult) wire.Reply {
+// respondFetch encodes the response to a follower's fetch or a consumer's;
+// the pass's file references are released once the response has been
+// written.
+func (h *Handler) respondFetch(c *call, resp *fetchResp, pass *passResult, follower bool) wire.Reply {
+	if c.requests != nil {
+		countFetchErrors(c.requests, c.Key, follower, resp)
+	}
 	bp := bufPool.Get().(*[]byte)
 	chunks := encodeFetch((*bp)[:0], c.CorrelationID, resp)
 	return wire.Reply{Resp: &wire.Response{

@@ -61,5 +61,8 @@ func (h *Handler) unsupportedApiVersions(r *wire.Request) wire.Reply {
 	resp.ErrorCode = kerr.UnsupportedVersion.Code
 	v0 := *r
 	v0.Version = 0
+	if h.cfg.Requests != nil {
+		countErrors(h.cfg.Requests, r.Key, &resp)
+	}
 	return wire.Reply{Resp: encodeResponse(&v0, &resp)}
 }

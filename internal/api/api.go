@@ -56,6 +56,7 @@ type Config struct {
 	Groups      *group.Coordinator // the consumer group coordinator
 	Quotas      *auth.Quotas       // client quotas; nil enforces none
 	Counters    *Counters          // what the handlers count for the broker's metrics; nil counts nothing
+	Requests    *metrics.Requests  // this listener's request metrics, for the error codes of responses; nil counts none
 	TLS         TLSListeners       // run-time TLS changes of this broker's SSL listeners; nil: none
 	Logger      *slog.Logger
 	// LogLevel is the level of Logger's handler, which IncrementalAlterConfigs
@@ -83,9 +84,12 @@ type Counters struct {
 }
 
 // TopicCounters are one topic's counts: Kafka's BrokerTopicMetrics with a
-// topic tag. Fetched bytes are consumers' only, as in Kafka.
+// topic tag. Fetched bytes are consumers' only, as in Kafka. Produce
+// requests count one per partition of a request that this broker tried to
+// append to, and failures those of them countsAsFailedProduce names.
 type TopicCounters struct {
 	ProducedBytes, ProducedRecords, FetchedBytes metrics.Counter
+	ProduceRequests, FailedProduceRequests       metrics.Counter
 }
 
 // TLSListeners checks and applies changes of this broker's SSL listeners'
@@ -128,7 +132,8 @@ func New(cfg Config) *Handler {
 // call is one request being handled.
 type call struct {
 	*wire.Request
-	msg kmsg.Request // the decoded body
+	msg      kmsg.Request      // the decoded body
+	requests *metrics.Requests // Config.Requests
 }
 
 // RequestHeaderVersion implements wire.Handler.
@@ -165,12 +170,20 @@ func (h *Handler) Handle(ctx context.Context, r *wire.Request) (wire.Reply, erro
 	if err := decode(req, r.Body); err != nil {
 		return wire.Reply{}, fmt.Errorf("decode %s v%d: %w", kmsg.NameForKey(r.Key), r.Version, err)
 	}
-	return d.fn(ctx, &call{Request: r, msg: req})
+	return d.fn(ctx, &call{Request: r, msg: req, requests: h.cfg.Requests})
 }
 
 // respond encodes resp as the response to c.
 func (c *call) respond(resp kmsg.Response) wire.Reply {
-	return wire.Reply{Resp: encodeResponse(c.Request, resp)}
+	return wire.Reply{Resp: c.encode(resp)}
+}
+
+// encode counts resp's error codes and encodes it as the response to c.
+func (c *call) encode(resp kmsg.Response) *wire.Response {
+	if c.requests != nil {
+		countErrors(c.requests, c.Key, resp)
+	}
+	return encodeResponse(c.Request, resp)
 }
 
 // throttle counts n bytes of kind against the client's quota and returns
@@ -186,7 +199,7 @@ func (h *Handler) throttle(c *call, kind auth.QuotaKind, n int64) time.Duration 
 // order and must return promptly once ctx is done.
 func (c *call) later(fn func(ctx context.Context) kmsg.Response) wire.Reply {
 	return wire.Reply{Wait: func(ctx context.Context) *wire.Response {
-		return encodeResponse(c.Request, fn(ctx))
+		return c.encode(fn(ctx))
 	}}
 }
 

@@ -16,3 +16,6 @@ func GuardAccepts(key, version int16, body []byte) bool {
 
 // NextSessionEpoch is nextSessionEpoch.
 func NextSessionEpoch(e int32) int32 { return nextSessionEpoch(e) }
+
+// CountErrors is countErrors.
+var CountErrors = countErrors

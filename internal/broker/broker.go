@@ -117,7 +117,7 @@ func (b *Broker) open() error {
 		return err
 	}
 	for _, path := range b.cfg.LogDirs {
-		d, err := storage.OpenDir(path, storage.DirOptions{Logger: b.log.With("dir", path)})
+		d, err := storage.OpenDir(path, storage.DirOptions{Logger: b.log.With("dir", path), Flushed: b.metrics.logFlushed()})
 		if err != nil {
 			return fmt.Errorf("open log dir %s: %w", path, err)
 		}
@@ -315,6 +315,7 @@ func (b *Broker) serve() {
 	}
 	if b.metrics != nil {
 		cfg.Counters = b.metrics.counters
+		cfg.Requests = b.metrics.requests
 	}
 	h := api.New(cfg)
 	b.applyCommittedTLS(true)

@@ -15,12 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/api"
 	"github.com/samsa-io/samsa/internal/metadata"
 	"github.com/samsa-io/samsa/internal/metrics"
 	"github.com/samsa-io/samsa/internal/partition"
+	"github.com/samsa-io/samsa/internal/server"
 	"github.com/samsa-io/samsa/internal/storage"
 )
 
@@ -35,6 +37,7 @@ type nodeMetrics struct {
 	requests *metrics.Requests   // the client listeners'
 	ctrlReqs *metrics.Requests   // the controller listener's
 	isr      [3]*metrics.Counter // by partition.ISRChange
+	flush    *metrics.Histogram  // logs' flushes
 	topics   sync.Map            // topic name → *api.TopicCounters
 	ln       net.Listener
 	http     *http.Server
@@ -56,9 +59,9 @@ func (b *Broker) bindMetrics() error {
 	}
 	reg := metrics.NewRegistry()
 	m := &nodeMetrics{reg: reg, ln: ln}
-	m.requests = metrics.NewRequests(reg, "broker", requestName)
+	m.requests = metrics.NewRequests(reg, "broker", requestName, errorName)
 	if b.cfg.HasRole("controller") {
-		m.ctrlReqs = metrics.NewRequests(reg, "controller", requestName)
+		m.ctrlReqs = metrics.NewRequests(reg, "controller", requestName, errorName)
 	}
 	m.counters = &api.Counters{
 		ProducedBytes: reg.Counter("samsa_produce_bytes_total",
@@ -80,8 +83,20 @@ func (b *Broker) bindMetrics() error {
 		partition.ISRChangeFailed: reg.Counter("samsa_isr_change_failures_total",
 			"ISR changes the controller refused or left out of its answer (Kafka: ReplicaManager FailedIsrUpdatesPerSec)."),
 	}
+	m.flush = reg.Histogram("samsa_log_flush_seconds",
+		"Time of each flush of a log that fsynced something: in fsync mode a group commit, otherwise a flush.ms or flush.messages flush or rolled segments (Kafka: LogFlushStats LogFlushRateAndTimeMs).",
+		metrics.PhaseBuckets, false)
 	b.metrics = m
 	return nil
+}
+
+// logFlushed is the log directories' DirOptions.Flushed, or nil without
+// metrics.
+func (m *nodeMetrics) logFlushed() func(time.Duration) {
+	if m == nil {
+		return nil
+	}
+	return m.flush.Observe
 }
 
 // topic is api.Counters.Topic: a topic's counters, made on first use.
@@ -145,12 +160,37 @@ func apiName(key int16) string { return kafkaSpelling.Replace(kmsg.NameForKey(ke
 
 var kafkaSpelling = strings.NewReplacer("ID", "Id", "ACL", "Acl", "SASL", "Sasl", "SCRAM", "Scram", "ISR", "Isr")
 
+// errorName is the error label of an error code: the name of Kafka's
+// Errors constant, which kerr spells alike but for one Kafka renamed;
+// NONE for 0.
+func errorName(code int16) string {
+	switch code {
+	case 0:
+		return "NONE"
+	case kerr.NotLeaderForPartition.Code:
+		return "NOT_LEADER_OR_FOLLOWER"
+	}
+	if e, ok := kerr.ErrorForCode(code).(*kerr.Error); ok && e.Code == code {
+		return e.Message
+	}
+	return strconv.Itoa(int(code)) // a code this kerr does not know
+}
+
 // completed is a server's Config.Completed for q, or nil without metrics.
-func completed(q *metrics.Requests) func(int16, bool, time.Duration, int64, int64) {
+func completed(q *metrics.Requests) func(server.Completion) {
 	if q == nil {
 		return nil
 	}
-	return q.Done
+	return func(c server.Completion) {
+		phases := [metrics.NumPhases]time.Duration{
+			metrics.PhaseQueue:         c.Queue,
+			metrics.PhaseLocal:         c.Local,
+			metrics.PhaseRemote:        c.Remote,
+			metrics.PhaseResponseQueue: c.ResponseQueue,
+			metrics.PhaseSend:          c.Send,
+		}
+		q.Done(c.Key, c.Follower, &phases, c.ReqBytes, c.RespBytes)
+	}
 }
 
 // serveMetrics registers the gauges and starts answering scrapes. Called
@@ -294,6 +334,10 @@ func (b *Broker) topicSeries(reg *metrics.Registry) {
 			func(c *api.TopicCounters) *metrics.Counter { return &c.ProducedRecords }},
 		{"samsa_topic_fetch_bytes_total", "Record bytes of the topic sent to consumers; followers' fetches are not counted (Kafka: BrokerTopicMetrics BytesOutPerSec,topic=...).",
 			func(c *api.TopicCounters) *metrics.Counter { return &c.FetchedBytes }},
+		{"samsa_topic_produce_requests_total", "Partitions of produce requests to the topic this broker appended to or tried to (Kafka: BrokerTopicMetrics TotalProduceRequestsPerSec,topic=...).",
+			func(c *api.TopicCounters) *metrics.Counter { return &c.ProduceRequests }},
+		{"samsa_topic_produce_failures_total", "Of those, the appends refused for invalid records, too few in-sync replicas or the producer's state; not those for another leader, a batch too large, a corrupt batch or a storage error (Kafka: BrokerTopicMetrics FailedProduceRequestsPerSec,topic=...).",
+			func(c *api.TopicCounters) *metrics.Counter { return &c.FailedProduceRequests }},
 	} {
 		reg.CounterSet(s.name, s.help, func(emit func(float64, ...metrics.Label)) {
 			for _, t := range m.topicCounts(b.meta.Image()) {
@@ -320,30 +364,40 @@ func (b *Broker) logGauges(reg *metrics.Registry) {
 			(*storage.Log).LogEndOffset},
 	} {
 		reg.GaugeSet(g.name, g.help, func(emit func(float64, ...metrics.Label)) {
-			for _, l := range b.hostedLogs() {
-				tp := l.TopicPartition()
-				emit(float64(g.value(l)), metrics.Label{Name: "topic", Value: tp.Topic},
-					metrics.Label{Name: "partition", Value: strconv.Itoa(int(tp.Partition))})
+			for _, p := range b.hostedPartitions() {
+				emit(float64(g.value(p.Log())), partitionLabels(p)...)
 			}
 		})
 	}
+	reg.GaugeSet("samsa_replica_lag_records",
+		"Records the replica's log ends short of the high watermark its leader sent in its last fetch answer, for each replica this broker follows (Kafka: FetcherLagMetrics ConsumerLag).",
+		func(emit func(float64, ...metrics.Label)) {
+			for _, p := range b.hostedPartitions() {
+				if h := p.Health(); !h.Leader {
+					emit(float64(h.Lag), partitionLabels(p)...)
+				}
+			}
+		})
 }
 
-// hostedLogs are the logs of the replicas this broker hosts, by topic and
+// hostedPartitions are the replicas this broker hosts, by topic and
 // partition.
-func (b *Broker) hostedLogs() []*storage.Log {
-	var logs []*storage.Log
-	for _, p := range b.partitions.All() {
-		logs = append(logs, p.Log())
-	}
-	slices.SortFunc(logs, func(x, y *storage.Log) int {
-		a, b := x.TopicPartition(), y.TopicPartition()
+func (b *Broker) hostedPartitions() []*partition.Partition {
+	ps := b.partitions.All()
+	slices.SortFunc(ps, func(x, y *partition.Partition) int {
+		a, b := x.Log().TopicPartition(), y.Log().TopicPartition()
 		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Partition, b.Partition)
 	})
-	return logs
+	return ps
+}
+
+// partitionLabels are the topic and partition labels of p's series.
+func partitionLabels(p *partition.Partition) []metrics.Label {
+	tp := p.Log().TopicPartition()
+	return []metrics.Label{{Name: "topic", Value: tp.Topic}, {Name: "partition", Value: strconv.Itoa(int(tp.Partition))}}
 }
 
 // residentBytes reads the process's resident set from /proc (Linux); 0

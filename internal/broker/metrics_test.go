@@ -3,7 +3,9 @@ package broker_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,7 +13,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-io/samsa/internal/broker"
 	"github.com/samsa-io/samsa/internal/clustertest"
@@ -47,6 +51,23 @@ func scrape(t *testing.T, b *broker.Broker) map[string]float64 {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// scrapeUntil scrapes b until series has the value want: a request is
+// counted once its response is written, which its client may read first.
+func scrapeUntil(ctx context.Context, t *testing.T, b *broker.Broker, series string, want float64) map[string]float64 {
+	t.Helper()
+	for {
+		m := scrape(t, b)
+		if m[series] == want {
+			return m
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s = %v, want %v", series, m[series], want)
+		case <-time.After(10 * time.Millisecond): // polling: counted in the broker's time
+		}
+	}
 }
 
 // A one-node cluster counts what clients do and shows its partitions and
@@ -166,6 +187,151 @@ func TestMetricsOfOneNode(t *testing.T) {
 	}
 }
 
+// Requests are measured by phase, the phases add up to their whole time,
+// and every error code of a response is counted (Kafka's RequestMetrics
+// and ErrorsPerSec); logs' flushes are timed.
+func TestMetricsOfRequestPhasesErrorsAndFlushes(t *testing.T) {
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{
+		"metrics.listener": "127.0.0.1:0", "auto.create.topics.enable": "false"}))
+	c.CreateTopic(t, "t", 1, 1, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := c.Client(t, kgo.DefaultProduceTopic("t"))
+	for i := range 3 {
+		if err := cl.ProduceSync(ctx, kgo.StringRecord(fmt.Sprint(i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topicID := func() [16]byte {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("t")
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.Topics[0].TopicID
+	}()
+	fetch := func(offset int64, wait time.Duration) {
+		t.Helper()
+		req := kmsg.NewPtrFetchRequest()
+		req.MaxWaitMillis, req.MinBytes, req.MaxBytes = int32(wait/time.Millisecond), 1, 1<<20
+		req.SessionEpoch = -1 // no session
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = "t", topicID
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LogStartOffset = offset, 1<<20, -1, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		if _, err := req.RequestWith(ctx, cl); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A long poll at the log end waits out its max wait for the data of
+	// another request: remote time, not local, and not queued behind
+	// other responses.
+	fetch(3, 500*time.Millisecond)
+	m := scrapeUntil(ctx, t, c.Broker(0), `samsa_request_latency_seconds_count{server="broker",request="FetchConsumer"}`, 1)
+	phase := func(request, phase string) float64 {
+		return m[`samsa_request_phase_seconds_sum{server="broker",request="`+request+`",phase="`+phase+`"}`]
+	}
+	total := m[`samsa_request_latency_seconds_sum{server="broker",request="FetchConsumer"}`]
+	if total < 0.5 {
+		t.Errorf("a fetch that waited 500 ms took %v s", total)
+	}
+	var sum float64
+	for _, ph := range []string{"queue", "local", "remote", "response_queue", "send"} {
+		if n := m[`samsa_request_phase_seconds_count{server="broker",request="FetchConsumer",phase="`+ph+`"}`]; n != 1 {
+			t.Errorf("phase %s measured %v times, want 1", ph, n)
+		}
+		sum += phase("FetchConsumer", ph)
+	}
+	if math.Abs(sum-total) > 1e-6 {
+		t.Errorf("the phases add up to %v s, the whole request took %v s", sum, total)
+	}
+	if rq := phase("FetchConsumer", "response_queue"); rq != 0 {
+		t.Errorf("a long poll's wait for data counted %v s as waiting behind other responses", rq)
+	}
+	// It was answered at its deadline, 500 ms after its first byte, or
+	// later: all of that but its reading and handling was remote.
+	if remote, before := phase("FetchConsumer", "remote"), phase("FetchConsumer", "queue")+phase("FetchConsumer", "local"); remote < 0.5-before {
+		t.Errorf("a long poll's remote time is %v s, after %v s of reading and handling", remote, before)
+	}
+	// ApiVersions is answered at once: nothing remote.
+	if r, ok := m[`samsa_request_phase_seconds_sum{server="broker",request="ApiVersions",phase="remote"}`]; !ok || r != 0 {
+		t.Errorf("ApiVersions has %v s of remote time (measured: %v)", r, ok)
+	}
+
+	// Error codes, one per partition, NONE too.
+	fetch(100, 0) // past the log end
+	produce := kmsg.NewPtrProduceRequest()
+	produce.Acks, produce.TimeoutMillis = -1, 5000
+	pt := kmsg.NewProduceRequestTopic()
+	pt.Topic = "t"
+	for _, p := range []int32{5, 6} { // t has one partition
+		pp := kmsg.NewProduceRequestTopicPartition()
+		pp.Partition = p
+		pt.Partitions = append(pt.Partitions, pp)
+	}
+	produce.Topics = append(produce.Topics, pt)
+	if _, err := produce.RequestWith(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	meta := kmsg.NewPtrMetadataRequest()
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr("no-such-topic")
+	meta.Topics = append(meta.Topics, mt)
+	if _, err := meta.RequestWith(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	m = scrapeUntil(ctx, t, c.Broker(0), `samsa_request_latency_seconds_count{server="broker",request="FetchConsumer"}`, 2)
+	errs := func(request, name string) float64 {
+		return m[`samsa_request_errors_total{server="broker",request="`+request+`",error="`+name+`"}`]
+	}
+	for _, e := range []struct {
+		request, error string
+		want           float64
+	}{
+		{"Produce", "UNKNOWN_TOPIC_OR_PARTITION", 2},
+		{"Produce", "NONE", 3},
+		{"FetchConsumer", "OFFSET_OUT_OF_RANGE", 1},
+		{"FetchConsumer", "NONE", 3}, // the long poll's partition, and each response's own code
+		{"Metadata", "UNKNOWN_TOPIC_OR_PARTITION", 1},
+	} {
+		if got := errs(e.request, e.error); got != e.want {
+			t.Errorf("%s %s counted %v times, want %v", e.request, e.error, got, e.want)
+		}
+	}
+
+	// Per topic: t's three produces, none failed; a produce refused for
+	// too few in-sync replicas is a failure, one to a partition that does
+	// not exist counts nowhere (it has no topic to count under).
+	minISR := "2"
+	c.CreateTopic(t, "strict", 1, 1, map[string]*string{"min.insync.replicas": &minISR})
+	strict := c.Client(t, kgo.DefaultProduceTopic("strict"), kgo.RecordRetries(1))
+	if err := strict.ProduceSync(ctx, kgo.StringRecord("v")).FirstErr(); !errors.Is(err, kerr.NotEnoughReplicas) {
+		t.Fatalf("produce to a partition under min.insync.replicas: %v", err)
+	}
+	m = scrape(t, c.Broker(0))
+	if got := m[`samsa_topic_produce_requests_total{topic="t"}`]; got != 3 {
+		t.Errorf("t: %v produce requests counted, want 3", got)
+	}
+	if got, ok := m[`samsa_topic_produce_failures_total{topic="t"}`]; !ok || got != 0 {
+		t.Errorf("t: %v failed produces (series present: %v), want 0", got, ok)
+	}
+	requests, failures := m[`samsa_topic_produce_requests_total{topic="strict"}`], m[`samsa_topic_produce_failures_total{topic="strict"}`]
+	if failures < 1 || failures != requests {
+		t.Errorf("strict: %v produce requests, %v failed; want every one failed", requests, failures)
+	}
+
+	// Three acks=all produces in fsync mode: at least one group commit.
+	if n := m[`samsa_log_flush_seconds_count`]; n < 1 {
+		t.Errorf("%v log flushes measured after acks=all produces in fsync mode", n)
+	}
+}
+
 // In a cluster, the leader of a partition whose follower stopped shows it
 // under-replicated, and counts the ISR's expansion when the follower is
 // back; followers' fetches are counted apart from consumers', and one node
@@ -205,6 +371,13 @@ func TestMetricsOfACluster(t *testing.T) {
 	}
 	if leader < 0 {
 		t.Fatal("no node leads the partition")
+	}
+	// Each follower shows its replica's lag; the leader, none.
+	for i := range 3 {
+		_, ok := scrape(t, c.Broker(i))[`samsa_replica_lag_records{topic="t",partition="0"}`]
+		if ok != (i != leader) {
+			t.Errorf("node %d (leader: %v) has a lag series for t-0: %v", i, i == leader, ok)
+		}
 	}
 	follower := (leader + 1) % 3
 	c.StopNode(follower)

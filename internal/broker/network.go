@@ -235,7 +235,7 @@ func (b *Broker) serveController() {
 	if b.ctrlServer == nil {
 		return
 	}
-	b.ctrlServer.Serve(api.New(api.Config{
+	cfg := api.Config{
 		NodeID:             b.cfg.NodeID,
 		Broker:             b.cfg,
 		Metadata:           b.meta,
@@ -244,7 +244,11 @@ func (b *Broker) serveController() {
 		ControllerListener: true,
 		LocalController:    b.controller,
 		ControllerActive:   b.isActiveController,
-	}))
+	}
+	if b.metrics != nil {
+		cfg.Requests = b.metrics.ctrlReqs
+	}
+	b.ctrlServer.Serve(api.New(cfg))
 }
 
 func (b *Broker) isVoter() bool {

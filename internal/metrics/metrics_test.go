@@ -79,11 +79,22 @@ func TestRequests(t *testing.T) {
 			return "FetchFollower"
 		}
 		return map[int16]string{0: "Produce", 1: "FetchConsumer"}[k]
+	}, func(code int16) string {
+		return map[int16]string{-1: "UNKNOWN_SERVER_ERROR", 0: "NONE", 6: "NOT_LEADER_OR_FOLLOWER"}[code]
 	})
-	q.Done(0, false, 2*time.Millisecond, 100, 50)
-	q.Done(0, true, 3*time.Millisecond, 100, 0) // a follower's, of an API that does not name them apart
-	q.Done(-1, false, time.Millisecond, 10, 10) // out of range: counted under the last key, never a panic
-	q.Done(1, true, 50*time.Millisecond, 1, 1)
+	ms := func(queue, local, remote, respQueue, send float64) *[NumPhases]time.Duration {
+		d := func(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+		return &[NumPhases]time.Duration{d(queue), d(local), d(remote), d(respQueue), d(send)}
+	}
+	q.Done(0, false, ms(0, 0.2, 1.7, 0, 0.1), 100, 50)
+	q.Done(0, true, ms(0, 3, 0, 0, 0), 100, 0)   // a follower's, of an API that does not name them apart
+	q.Done(-1, false, ms(0, 1, 0, 0, 0), 10, 10) // out of range: counted under the last key, never a panic
+	q.Done(1, true, ms(0.05, 0.05, 49, 0.5, 0.4), 1, 1)
+	q.CountError(0, false, 0)
+	q.CountError(0, false, 0)
+	q.CountError(0, true, 6) // Produce does not name followers apart
+	q.CountError(1, true, 6)
+	q.CountError(1, true, 9999) // no such code: counted as UNKNOWN_SERVER_ERROR
 	var sb strings.Builder
 	r.Write(&sb)
 	out := sb.String()
@@ -91,6 +102,17 @@ func TestRequests(t *testing.T) {
 		`samsa_request_latency_seconds_count{server="broker",request="Produce"} 2`,
 		`samsa_request_latency_seconds_bucket{server="broker",request="Produce",le="0.0025"} 1`,
 		`samsa_request_latency_seconds_count{server="broker",request="FetchFollower"} 1`,
+		`samsa_request_latency_seconds_sum{server="broker",request="FetchFollower"} 0.05`,
+		`samsa_request_phase_seconds_bucket{server="broker",request="Produce",phase="local",le="0.00025"} 1`,
+		`samsa_request_phase_seconds_bucket{server="broker",request="Produce",phase="local",le="0.005"} 2`,
+		`samsa_request_phase_seconds_count{server="broker",request="Produce",phase="remote"} 2`,
+		`samsa_request_phase_seconds_bucket{server="broker",request="Produce",phase="remote",le="0.001"} 1`,
+		`samsa_request_phase_seconds_sum{server="broker",request="FetchFollower",phase="remote"} 0.049`,
+		`samsa_request_phase_seconds_sum{server="broker",request="FetchFollower",phase="response_queue"} 0.0005`,
+		`samsa_request_errors_total{server="broker",request="Produce",error="NONE"} 2`,
+		`samsa_request_errors_total{server="broker",request="Produce",error="NOT_LEADER_OR_FOLLOWER"} 1`,
+		`samsa_request_errors_total{server="broker",request="FetchFollower",error="NOT_LEADER_OR_FOLLOWER"} 1`,
+		`samsa_request_errors_total{server="broker",request="FetchFollower",error="UNKNOWN_SERVER_ERROR"} 1`,
 		`samsa_request_bytes_total{server="broker"} 211`,
 		`samsa_response_bytes_total{server="broker"} 61`,
 	} {
@@ -101,14 +123,25 @@ func TestRequests(t *testing.T) {
 	if strings.Contains(out, `request="FetchConsumer"`) {
 		t.Error("an API never requested by a consumer has a series")
 	}
+	if n := strings.Count(out, "samsa_request_errors_total{"); n != 4 {
+		t.Errorf("%d error series, want 4 (the codes counted)", n)
+	}
 }
 
 // Counting on the request path allocates nothing.
 func TestObservingAllocatesNothing(t *testing.T) {
 	r := NewRegistry()
-	q := NewRequests(r, "broker", func(int16, bool) string { return "x" })
+	q := NewRequests(r, "broker", func(int16, bool) string { return "x" }, func(int16) string { return "E" })
 	c := r.Counter("c_total", "")
-	if n := testing.AllocsPerRun(100, func() { q.Done(0, false, time.Millisecond, 1, 1); q.Done(1, true, time.Millisecond, 1, 1); c.Add(1) }); n != 0 {
+	var phases [NumPhases]time.Duration
+	phases[PhaseLocal] = time.Millisecond
+	q.CountError(0, false, 3) // the first error code of an API makes its counts
+	if n := testing.AllocsPerRun(100, func() {
+		q.Done(0, false, &phases, 1, 1)
+		q.Done(1, true, &phases, 1, 1)
+		q.CountError(0, false, 0)
+		c.Add(1)
+	}); n != 0 {
 		t.Errorf("%v allocations per request", n)
 	}
 }

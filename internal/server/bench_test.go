@@ -23,8 +23,8 @@ func BenchmarkRequestRoundTrip(b *testing.B) {
 	}{
 		{"no-queue", Config{}},
 		{"queued.max.requests=500", Config{QueuedMaxRequests: 500, QueuedMaxBytes: -1}},
-		{"with-completed-hook", Config{Completed: func(_ int16, _ bool, took time.Duration, in, out int64) {
-			completed.Add(uint64(took) + uint64(in) + uint64(out)) // what the metrics' counters cost, roughly
+		{"with-completed-hook", Config{Completed: func(c Completion) {
+			completed.Add(uint64(c.Total()) + uint64(c.ReqBytes) + uint64(c.RespBytes)) // what the metrics' counters cost, roughly
 		}}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -212,7 +212,7 @@ func (c *conn) readLoop() error {
 		if err != nil {
 			return err
 		}
-		reply, key, err := c.readAndHandle(size, received)
+		reply, key, t, err := c.readAndHandle(size, received)
 		if errors.Is(err, errStopped) {
 			return nil
 		}
@@ -223,12 +223,13 @@ func (c *conn) readLoop() error {
 			c.mute(reply.Throttle)
 		}
 		if reply.None {
-			c.done(key, reply.Follower, received, size, 0)
+			c.done(Completion{Key: key, Follower: reply.Follower, ReqBytes: int64(size) + 4,
+				Queue: t.started.Sub(received), Local: t.handled.Sub(t.started)})
 			continue
 		}
 		c.inFlight.Add(1)
 		select {
-		case c.replies <- pending{Reply: reply, key: key, received: received, size: size}:
+		case c.replies <- pending{Reply: reply, key: key, received: received, handling: t, size: size}:
 		case <-c.ctx.Done():
 			c.inFlight.Add(-1)
 			releaseReply(c.ctx, reply)
@@ -240,11 +241,11 @@ func (c *conn) readLoop() error {
 // readAndHandle reads the body of a size-byte frame once the server's
 // request queue has room for it, and handles it. A frame that waited for
 // room gets its whole deadline again from when it may be read.
-func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, int16, error) {
+func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, int16, handling, error) {
 	q := c.srv.queue
 	ok, waited := q.acquire(c.ctx, c.stopping, int64(size))
 	if !ok {
-		return wire.Reply{}, 0, errStopped
+		return wire.Reply{}, 0, handling{}, errStopped
 	}
 	defer q.release(int64(size))
 	if waited {
@@ -252,10 +253,18 @@ func (c *conn) readAndHandle(size int32, received time.Time) (wire.Reply, int16,
 	}
 	frame, err := readFrame(c.br, size)
 	if err != nil {
-		return wire.Reply{}, 0, fmt.Errorf("read %d-byte frame: %w", size, err)
+		return wire.Reply{}, 0, handling{}, fmt.Errorf("read %d-byte frame: %w", size, err)
 	}
-	return c.handle(frame, received)
+	var t handling
+	t.started = c.now()
+	reply, key, err := c.handle(frame, received)
+	t.handled = c.now()
+	return reply, key, t, err
 }
+
+// handling is when a request's handler started and returned, for its
+// Completion; zero without Config.Completed.
+type handling struct{ started, handled time.Time }
 
 // pending is a request handled and waiting for its response to be written,
 // with what its metrics need.
@@ -263,18 +272,47 @@ type pending struct {
 	wire.Reply
 	key      int16     // API key
 	received time.Time // when its first byte was read
-	size     int32     // its frame's size, without the size prefix
+	handling handling
+	size     int32 // its frame's size, without the size prefix
 }
 
-// done reports a request answered with a respSize-byte frame (0: none) to
-// Config.Completed.
-func (c *conn) done(key int16, follower bool, received time.Time, size int32, respSize int64) {
-	if f := c.srv.cfg.Completed; f != nil {
-		if respSize > 0 {
-			respSize += 4
-		}
-		f(key, follower, time.Since(received), int64(size)+4, respSize)
+// now is the time for a Completion: the zero time without
+// Config.Completed, so that a node without metrics reads no clock for them.
+func (c *conn) now() time.Time {
+	if c.srv.cfg.Completed == nil {
+		return time.Time{}
 	}
+	return time.Now()
+}
+
+// done reports a request answered to Config.Completed.
+func (c *conn) done(r Completion) {
+	if f := c.srv.cfg.Completed; f != nil {
+		f(r)
+	}
+}
+
+// completion is what a written response's request reports: p was reached
+// by the writer at picked, its response was in hand at answered and
+// written at written. A response the handler gave waited for the writer
+// from the handler's return; a deferred one the writer had to wait for
+// (notReady) waited for its own data from then; one ready before the
+// writer reached it waited behind earlier responses until then.
+func (p *pending) completion(picked, answered, written time.Time, notReady bool, respBytes int64) Completion {
+	handled := p.handling.handled
+	r := Completion{Key: p.key, Follower: p.Follower, ReqBytes: int64(p.size) + 4, RespBytes: respBytes + 4,
+		Queue: p.handling.started.Sub(p.received), Local: handled.Sub(p.handling.started),
+		Send: written.Sub(answered)}
+	switch {
+	case p.Wait == nil:
+		r.ResponseQueue = answered.Sub(handled)
+	case notReady:
+		r.Remote = answered.Sub(handled)
+	default:
+		r.ResponseQueue = picked.Sub(handled)
+		r.Remote = answered.Sub(picked)
+	}
+	return r
 }
 
 // handle parses the header and runs the handler's synchronous part; it
@@ -313,10 +351,12 @@ func (c *conn) handle(frame []byte, received time.Time) (reply wire.Reply, key i
 func (c *conn) writeLoop() {
 	broken := false
 	for p := range c.replies {
+		picked := c.now()
 		reply := p.Reply
+		notReady := reply.Wait != nil && !isReady(reply)
 		// Responses already written must not wait in the buffer while this
 		// one waits for acks or data.
-		if reply.Wait != nil && c.bw.Buffered() > 0 && !broken && !isReady(reply) {
+		if notReady && c.bw.Buffered() > 0 && !broken {
 			if err := c.bw.Flush(); err != nil {
 				broken = true
 				c.cancel()
@@ -324,6 +364,7 @@ func (c *conn) writeLoop() {
 			}
 		}
 		resp := c.await(reply)
+		answered := c.now()
 		if resp != nil && resp.Throttle > 0 {
 			// Before the write: a client that reads the response and sends
 			// again at once finds the connection muted already.
@@ -345,8 +386,8 @@ func (c *conn) writeLoop() {
 				}
 			}
 		}
-		if resp != nil && !broken {
-			c.done(p.key, p.Follower, p.received, p.size, resp.Size())
+		if resp != nil && !broken && c.srv.cfg.Completed != nil {
+			c.done(p.completion(picked, answered, time.Now(), notReady, resp.Size()))
 		}
 		if resp != nil && resp.Release != nil {
 			resp.Release()

@@ -66,20 +66,54 @@ type Config struct {
 	SendBuffer        int           // socket.send.buffer.bytes: SO_SNDBUF of accepted connections; 0 or less keeps the system's
 	ReceiveBuffer     int           // socket.receive.buffer.bytes: their SO_RCVBUF; 0 or less keeps the system's
 	Logger            *slog.Logger
-	// Completed, when set, is told of every request answered (respBytes 0
-	// for one with no response): its API key; whether it was a follower's
-	// fetch (Reply.Follower); the time from its first
-	// byte read to its response written to the connection's buffer, which
-	// the writer flushes before it waits for anything (or to its handling,
-	// without a response); and its request and response frames' sizes
-	// with their size prefixes. It is called from the connection's
+	// Completed, when set, is told of every request answered, with where
+	// its time went (Completion). It is called from the connection's
 	// goroutines and must not block.
-	Completed func(key int16, follower bool, took time.Duration, reqBytes, respBytes int64)
+	Completed func(Completion)
 	// ConnectionThrottle, when set, is asked about every connection the
 	// limits let in, with its address as net.IP prints it: a positive
 	// answer refuses it (connection_creation_rate, KIP-612), and the
 	// connection is held that long, unread, then closed.
 	ConnectionThrottle func(ip string, now time.Time) time.Duration
+}
+
+// Completion is one request answered, for metrics: its API, whether it was
+// a follower's fetch (Reply.Follower), its request and response frames'
+// sizes with their size prefixes (RespBytes 0: no response), and where its
+// time went, in Kafka's phases (RequestMetrics). The phases add up to the
+// time from its first byte read to its response written to the
+// connection's buffer, which the writer flushes before it waits for
+// anything; for a request without a response, to its handler's return.
+type Completion struct {
+	Key                 int16
+	Follower            bool
+	ReqBytes, RespBytes int64
+
+	// Queue runs from the first byte read to the handler's start: reading
+	// the rest of the frame and waiting for room in the request queue
+	// (queued.max.requests, queued.max.request.bytes).
+	Queue time.Duration
+	// Local is the handler's synchronous part: decoding, validating,
+	// appending, reading.
+	Local time.Duration
+	// Remote is the wait for a response the handler deferred (Reply.Wait):
+	// for the in-sync replicas' acks, a long poll's data, the controller's
+	// answer. A deferred response the writer had to wait for waited from
+	// the handler's return; one ready before the writer reached it, only
+	// while the writer produced it.
+	Remote time.Duration
+	// ResponseQueue is how long a ready response waited for the
+	// connection's writer, behind earlier requests' responses: they are
+	// written in request order.
+	ResponseQueue time.Duration
+	// Send is writing the response to the connection.
+	Send time.Duration
+}
+
+// Total is the request's whole time, the sum of its phases (Kafka's
+// TotalTimeMs).
+func (c Completion) Total() time.Duration {
+	return c.Queue + c.Local + c.Remote + c.ResponseQueue + c.Send
 }
 
 func (c *Config) setDefaults() {

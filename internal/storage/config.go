@@ -206,4 +206,9 @@ type DirOptions struct {
 	// Logger receives lifecycle events and corruption reports; nil
 	// discards them.
 	Logger *slog.Logger
+	// Flushed, when set, is called by a log's flusher goroutine after each
+	// flush that fsynced something (a group commit in fsync mode, a
+	// flush.ms or flush.messages flush, segments rolled since the last),
+	// with the time its fsyncs took. It must not block.
+	Flushed func(took time.Duration)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Files at the top of a log directory.
@@ -30,10 +31,11 @@ const (
 // All methods are safe for concurrent use. Lock order: Dir.ckptMu, then
 // Dir.mu; a Log never calls into its Dir with Log.mu held.
 type Dir struct {
-	path   string       // immutable
-	logger *slog.Logger // immutable
-	lock   *os.File     // flock'd .lock; immutable
-	clean  bool         // immutable: the marker was present at open
+	path    string                   // immutable
+	logger  *slog.Logger             // immutable
+	flushed func(took time.Duration) // immutable: DirOptions.Flushed
+	lock    *os.File                 // flock'd .lock; immutable
+	clean   bool                     // immutable: the marker was present at open
 
 	prevBrokerEpoch int64 // immutable: from the marker, -1 when unknown
 
@@ -55,6 +57,15 @@ type Dir struct {
 	ckptMu sync.Mutex // serializes checkpoint file writes
 
 	del deleter
+}
+
+// flushedHook is DirOptions.Flushed; nil for a log opened without a Dir
+// (tests) or without the option.
+func (d *Dir) flushedHook() func(time.Duration) {
+	if d == nil {
+		return nil
+	}
+	return d.flushed
 }
 
 // PartitionDir is a partition directory found on disk.
@@ -89,7 +100,7 @@ func OpenDir(path string, opts DirOptions) (*Dir, error) {
 		}
 		return nil, fmt.Errorf("open log dir %s: lock: %w", path, err)
 	}
-	d := &Dir{path: path, logger: logger, lock: lock, prevBrokerEpoch: -1, brokerEpoch: -1,
+	d := &Dir{path: path, logger: logger, flushed: opts.Flushed, lock: lock, prevBrokerEpoch: -1, brokerEpoch: -1,
 		logs: map[TopicPartition]*Log{}, opening: map[TopicPartition]bool{}}
 	if err := d.load(); err != nil {
 		lock.Close()

@@ -171,6 +171,11 @@ func (l *Log) flushPass() {
 	}
 	l.mu.Unlock()
 
+	var started time.Time
+	flushed := l.parent.flushedHook()
+	if flushed != nil {
+		started = time.Now()
+	}
 	var err error
 	for _, s := range syncs {
 		if err == nil {
@@ -186,6 +191,9 @@ func (l *Log) flushPass() {
 	}
 	if (dirDirty || len(syncs) > 0) && err == nil {
 		err = syncDir(l.dir)
+	}
+	if flushed != nil && err == nil && (syncActive || dirDirty || len(syncs) > 0) {
+		flushed(time.Since(started))
 	}
 
 	l.mu.Lock()
