@@ -60,7 +60,7 @@ func (h *Handler) produce(_ context.Context, c *call) (wire.Reply, error) {
 		ot.Partitions = make([]kmsg.ProduceResponseTopicPartition, len(rt.Partitions))
 		name := produceTopicName(img, &rt)
 		internal := metadata.IsInternalTopic(name) && c.ClientID != adminClientID
-		var tc *TopicCounters // the topic's, once it has data to count
+		var tc *TopicCounters // the topic's, once a partition of it is appended to
 		for i, rp := range rt.Partitions {
 			out := &ot.Partitions[i]
 			*out = kmsg.NewProduceResponseTopicPartition()
