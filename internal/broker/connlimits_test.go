@@ -50,7 +50,7 @@ func answersApiVersions(conn net.Conn) bool {
 // Connection limits change with kafka-configs.sh, cluster-wide and for one
 // broker, and the broker applies them to new connections at once.
 func TestConnectionLimitsFollowDynamicConfigs(t *testing.T) {
-	c := clustertest.Start(t)
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{"metrics.listener": "127.0.0.1:0"}))
 	addr := c.Addrs()[0]
 	adm := c.Admin(t)
 	alter := func(broker int32, value *string) error {
@@ -86,6 +86,7 @@ func TestConnectionLimitsFollowDynamicConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitAnswered("127.0.0.2", false)
+	refusedCounted(t, c, "max_connections_per_ip", "connection_creation_rate")
 	if !answeredFrom(t, addr, "127.0.0.1") {
 		t.Fatal("127.0.0.1 has no override, but its connection was closed")
 	}
@@ -109,7 +110,7 @@ func TestConnectionLimitsFollowDynamicConfigs(t *testing.T) {
 // refuses them all; the <default> ip's applies to addresses without their
 // own; removing the quotas lets them in again.
 func TestConnectionCreationRateQuota(t *testing.T) {
-	c := clustertest.Start(t)
+	c := clustertest.Start(t, clustertest.WithProps(map[string]string{"metrics.listener": "127.0.0.1:0"}))
 	addr := c.Addrs()[0]
 	adm := c.Admin(t)
 	alter := func(ip *string, rate float64, remove bool) {
@@ -135,6 +136,7 @@ func TestConnectionCreationRateQuota(t *testing.T) {
 	refused := "127.0.0.3"
 	alter(&refused, 0, false)
 	waitAnswered(refused, false)
+	refusedCounted(t, c, "connection_creation_rate", "max_connections_per_ip")
 	if !answeredFrom(t, addr, "127.0.0.4") {
 		t.Fatal("127.0.0.4 has no quota, but its connection was refused")
 	}
@@ -144,4 +146,17 @@ func TestConnectionCreationRateQuota(t *testing.T) {
 	alter(&refused, 0, true)
 	waitAnswered(refused, true)
 	waitAnswered("127.0.0.4", true)
+}
+
+// refusedCounted fails unless the broker counted connections refused for
+// reason, and none for other.
+func refusedCounted(t *testing.T, c *clustertest.Cluster, reason, other string) {
+	t.Helper()
+	m := scrape(t, c.Broker(0))
+	series := func(r string) string {
+		return `samsa_connections_refused_total{listener="PLAINTEXT",reason="` + r + `"}`
+	}
+	if m[series(reason)] < 1 || m[series(other)] != 0 {
+		t.Errorf("%s = %v and %s = %v, want at least 1 and 0", series(reason), m[series(reason)], series(other), m[series(other)])
+	}
 }

@@ -265,6 +265,7 @@ func (b *Broker) serveMetrics() {
 		reg.GaugeFunc("samsa_connections", "", func() float64 { return float64(b.ctrlServer.Connections(name)) },
 			metrics.Label{Name: "listener", Value: name})
 	}
+	b.connectionCounters(reg)
 	reg.GaugeFunc("go_goroutines", "Goroutines that exist.", func() float64 { return float64(runtime.NumGoroutine()) })
 	reg.GaugeFunc("process_resident_memory_bytes", "Resident memory of the process in bytes.", residentBytes)
 
@@ -440,4 +441,43 @@ func (b *Broker) stopMetrics() {
 	if m.http.Shutdown(ctx) != nil {
 		m.http.Close()
 	}
+}
+
+// connectionCounters registers what became of each listener's connections
+// (server.ListenerStats), the controller listener's among them.
+func (b *Broker) connectionCounters(reg *metrics.Registry) {
+	type listener struct {
+		srv  *server.Server
+		name string
+	}
+	var ls []listener
+	for _, l := range b.cfg.BrokerListeners() {
+		ls = append(ls, listener{b.server, l.Name})
+	}
+	if b.ctrlServer != nil {
+		ls = append(ls, listener{b.ctrlServer, b.cfg.ControllerListeners()[0].Name})
+	}
+	family := func(name, help string, value func(server.ListenerStats) uint64) {
+		reg.CounterSet(name, help, func(emit func(float64, ...metrics.Label)) {
+			for _, l := range ls {
+				emit(float64(value(l.srv.Stats(l.name))), metrics.Label{Name: "listener", Value: l.name})
+			}
+		})
+	}
+	family("samsa_connections_created_total", "Connections admitted and served, by listener (Kafka: socket-server-metrics connection-creation-total).",
+		func(s server.ListenerStats) uint64 { return s.Created })
+	family("samsa_connections_closed_total", "Connections served and closed since, by listener (Kafka: socket-server-metrics connection-close-total).",
+		func(s server.ListenerStats) uint64 { return s.Closed })
+	family("samsa_failed_authentications_total", "Connections closed because their TLS handshake or principal mapping failed, by listener (Kafka: socket-server-metrics failed-authentication-total).",
+		func(s server.ListenerStats) uint64 { return s.FailedAuth })
+	reg.CounterSet("samsa_connections_refused_total",
+		"Connections closed at accept, by listener and reason: their address had max.connections.per.ip connections already, or was over its connection_creation_rate quota.",
+		func(emit func(float64, ...metrics.Label)) {
+			for _, l := range ls {
+				st := l.srv.Stats(l.name)
+				ln := metrics.Label{Name: "listener", Value: l.name}
+				emit(float64(st.RefusedPerIP), ln, metrics.Label{Name: "reason", Value: "max_connections_per_ip"})
+				emit(float64(st.RefusedRate), ln, metrics.Label{Name: "reason", Value: "connection_creation_rate"})
+			}
+		})
 }

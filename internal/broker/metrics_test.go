@@ -113,6 +113,8 @@ func TestMetricsOfOneNode(t *testing.T) {
 		`samsa_log_segments{topic="t",partition="0"}`:                            1,
 		`samsa_log_start_offset{topic="t",partition="1"}`:                        0,
 		`samsa_replica_max_lag_records`:                                          0, // no followers here
+		`samsa_failed_authentications_total{listener="PLAINTEXT"}`:               0,
+		`samsa_connections_refused_total{listener="PLAINTEXT",reason="max_connections_per_ip"}`: 0,
 	} {
 		if got, ok := m[series]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
@@ -152,6 +154,7 @@ func TestMetricsOfOneNode(t *testing.T) {
 		`samsa_request_latency_seconds_count{server="broker",request="FetchConsumer"}`,  // Kafka's name for a consumer's Fetch
 		`samsa_request_latency_seconds_count{server="broker",request="InitProducerId"}`, // Kafka's spelling, not kmsg's
 		`samsa_connections{listener="PLAINTEXT"}`,
+		`samsa_connections_created_total{listener="PLAINTEXT"}`,
 		`process_resident_memory_bytes`,
 		`go_goroutines`,
 	} {

@@ -38,6 +38,7 @@ type conn struct {
 	stopOnce sync.Once
 	muted    atomic.Int64                    // until when (nanoseconds since muteClock) no request is read: a throttled client
 	mapName  func(dn string) (string, error) // the listener's principal mapping; nil: the DN
+	counts   *listenerCounts                 // the listener's
 }
 
 func newConn(s *Server, l *Listener, nc net.Conn) *conn {
@@ -54,6 +55,7 @@ func newConn(s *Server, l *Listener, nc net.Conn) *conn {
 		},
 		stopping: make(chan struct{}),
 		mapName:  l.Principal,
+		counts:   s.counts[l.Name],
 		br:       bufio.NewReaderSize(nc, 64<<10),
 		bw:       bufio.NewWriterSize(nc, 64<<10),
 		ctx:      ctx,
@@ -69,6 +71,7 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 	defer cancel()
 	err := tc.HandshakeContext(ctx)
 	if err != nil && !c.stopped.Load() {
+		c.counts.failedAuth.Add(1)
 		c.srv.log.Info("failed authentication: TLS handshake failed", "listener", c.info.Listener, "remote", c.info.Remote.String(), "err", err)
 	}
 	return err == nil
@@ -80,6 +83,7 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 func (c *conn) authenticate() bool {
 	p, err := principal(c.nc, c.mapName)
 	if err != nil {
+		c.counts.failedAuth.Add(1)
 		c.srv.log.Info("failed authentication", "listener", c.info.Listener, "remote", c.info.Remote.String(), "err", err)
 		return false
 	}

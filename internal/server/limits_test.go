@@ -55,10 +55,16 @@ func TestConnectionLimitPerIP(t *testing.T) {
 	first := dial(t, s)
 	served(t, first, 1)
 	expectClosed(t, dial(t, s))
+	if got, want := s.Stats("PLAINTEXT"), (ListenerStats{Created: 1, RefusedPerIP: 1}); got != want {
+		t.Errorf("stats %+v after a refusal, want %+v", got, want)
+	}
 	// The address's slot is free again once its connection closes.
 	first.Close()
 	waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.conns) == 0 })
 	served(t, dial(t, s), 2)
+	if got, want := s.Stats("PLAINTEXT"), (ListenerStats{Created: 2, Closed: 1, RefusedPerIP: 1}); got != want {
+		t.Errorf("stats %+v after a close, want %+v", got, want)
+	}
 }
 
 // max.connections.per.ip=0 with overrides admits only the addresses named.
@@ -252,7 +258,7 @@ func TestConnectionThrottle(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectClosed(t, refused)
-	if n := s.throttled.Load(); n != 1 {
+	if n := s.Stats("PLAINTEXT").RefusedRate; n != 1 {
 		t.Errorf("%d connections throttled, want 1", n)
 	}
 	// Not counted against 127.0.0.3's one connection.

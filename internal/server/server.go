@@ -144,8 +144,8 @@ type Server struct {
 	ctx           context.Context // cancelled by Close: ends waits and connections
 	cancel        context.CancelFunc
 	nextID        atomic.Uint64
-	delayedCloses atomic.Int64 // connections that failed to authenticate and were held before closing
-	throttled     atomic.Int64 // connections refused by ConnectionThrottle
+	delayedCloses atomic.Int64               // connections that failed to authenticate and were held before closing
+	counts        map[string]*listenerCounts // per listener name; built by New, never changed
 
 	mu           sync.Mutex // guards the fields below
 	listeners    []net.Listener
@@ -173,6 +173,10 @@ func New(cfg Config) *Server {
 	if cfg.Limits != nil {
 		limits = *cfg.Limits
 	}
+	counts := make(map[string]*listenerCounts, len(cfg.Listeners))
+	for _, l := range cfg.Listeners {
+		counts[l.Name] = new(listenerCounts)
+	}
 	return &Server{
 		cfg:          cfg,
 		queue:        newQueue(cfg.QueuedMaxRequests, cfg.QueuedMaxBytes),
@@ -187,6 +191,38 @@ func New(cfg Config) *Server {
 		listenerRate: make(map[string]*bucket),
 		changed:      make(chan struct{}),
 		held:         make(map[net.Conn]*time.Timer),
+		counts:       counts,
+	}
+}
+
+// ListenerStats counts what became of one listener's connections since the
+// server started.
+type ListenerStats struct {
+	Created      uint64 // admitted and served (Kafka: connection-creation-total)
+	Closed       uint64 // of those, closed since (connection-close-total)
+	FailedAuth   uint64 // of those, closed because their authentication failed (failed-authentication-total)
+	RefusedPerIP uint64 // closed at accept: their address had max.connections.per.ip already
+	RefusedRate  uint64 // held, then closed, at accept: their address was over its connection_creation_rate quota
+}
+
+// listenerCounts is ListenerStats as it is counted.
+type listenerCounts struct {
+	created, closed, failedAuth, refusedPerIP, refusedRate atomic.Uint64
+}
+
+// Stats returns the counts of the named listener; zero for a name the
+// server was not configured with.
+func (s *Server) Stats(listener string) ListenerStats {
+	c, ok := s.counts[listener]
+	if !ok {
+		return ListenerStats{}
+	}
+	return ListenerStats{
+		Created:      c.created.Load(),
+		Closed:       c.closed.Load(),
+		FailedAuth:   c.failedAuth.Load(),
+		RefusedPerIP: c.refusedPerIP.Load(),
+		RefusedRate:  c.refusedRate.Load(),
 	}
 }
 
@@ -311,6 +347,7 @@ func (s *Server) admit(l *Listener, nc net.Conn) {
 		stopping, max := s.stopping, s.limits.perIP(ip)
 		s.mu.Unlock()
 		if !stopping {
+			s.counts[l.Name].refusedPerIP.Add(1)
 			s.log.Info("connection refused: too many connections from its address", "listener", l.Name,
 				"remote", nc.RemoteAddr().String(), "max", max)
 		}
@@ -318,6 +355,7 @@ func (s *Server) admit(l *Listener, nc net.Conn) {
 		return
 	}
 	c := newConn(s, l, nc)
+	c.counts.created.Add(1)
 	s.conns[c] = struct{}{}
 	s.perIP[ip]++
 	s.perListener[l.Name]++
@@ -337,7 +375,7 @@ func (s *Server) hold(l *Listener, nc net.Conn, d time.Duration) {
 		nc.Close()
 		return
 	}
-	s.throttled.Add(1)
+	s.counts[l.Name].refusedRate.Add(1)
 	s.log.Debug("connection refused: its address is over its connection_creation_rate", "listener", l.Name,
 		"remote", nc.RemoteAddr().String(), "closing_in", d)
 	s.held[nc] = time.AfterFunc(d, func() {
@@ -349,6 +387,7 @@ func (s *Server) hold(l *Listener, nc net.Conn, d time.Duration) {
 }
 
 func (s *Server) forget(c *conn) {
+	c.counts.closed.Add(1)
 	ip := remoteIP(c.nc)
 	s.mu.Lock()
 	delete(s.conns, c)

@@ -177,6 +177,9 @@ func TestFailedAuthenticationDelaysTheClose(t *testing.T) {
 	defer plain.Close()
 	plain.Write(frame(1, 8, 0)) // not a TLS client hello
 	waitFor(t, func() bool { return s.delayedCloses.Load() == 1 })
+	if got, want := s.Stats("SSL"), (ListenerStats{Created: 1, FailedAuth: 1}); got != want {
+		t.Errorf("stats %+v, want %+v", got, want)
+	}
 	s.mu.Lock()
 	open := len(s.conns)
 	s.mu.Unlock()
