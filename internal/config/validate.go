@@ -50,7 +50,17 @@ func (b *Broker) validateSecurity() error {
 		}
 	}
 	for _, name := range b.ControllerListenerNames {
-		if p := b.SecurityProtocolMap[name]; p != "" && p != "PLAINTEXT" && p != "SSL" {
+		p, ok := b.SecurityProtocolMap[name]
+		if !ok {
+			// Only an explicit map can lack it (fill maps the controller
+			// listeners to PLAINTEXT otherwise), and a broker-only node
+			// must not guess how to reach its controllers, as Kafka's
+			// check says.
+			return conflict(fmt.Sprintf("controller.listener.names: the controller listener %s is not in listener.security.protocol.map; "+
+				"an explicit map must give each controller listener its security protocol (add %s:PLAINTEXT or %s:SSL)", name, name, name),
+				"controller.listener.names", "listener.security.protocol.map")
+		}
+		if p != "PLAINTEXT" && p != "SSL" {
 			return refuse(name, p)
 		}
 	}
