@@ -253,14 +253,38 @@ func DecodeResponse(req kmsg.Request, data []byte) (kmsg.Response, error) {
 	resp := req.ResponseKind()
 	resp.SetVersion(req.GetVersion())
 	body := data[4:]
-	if resp.IsFlexible() && req.Key() != 18 {
-		if len(body) < 1 {
-			return nil, errors.New("kclient: truncated response header")
+	if resp.IsFlexible() && req.Key() != 18 { // ApiVersions' response header is v0 always
+		var err error
+		if body, err = skipTags(body); err != nil {
+			return nil, err
 		}
-		body = body[1:] // the response header's (empty) tag section
 	}
 	if err := resp.ReadFrom(body); err != nil {
 		return nil, fmt.Errorf("kclient: decode %s response: %w", kmsg.NameForKey(req.Key()), err)
 	}
 	return resp, nil
+}
+
+// skipTags returns b after the tagged-field section it starts with (a
+// response header's, which samsa's nodes send empty and no field of which
+// kclient reads).
+func skipTags(b []byte) ([]byte, error) {
+	bad := errors.New("kclient: malformed response header")
+	count, n := binary.Uvarint(b)
+	if n <= 0 || count > uint64(len(b)) {
+		return nil, bad
+	}
+	b = b[n:]
+	for range count {
+		if _, n = binary.Uvarint(b); n <= 0 { // the tag
+			return nil, bad
+		}
+		b = b[n:]
+		size, n := binary.Uvarint(b)
+		if n <= 0 || size > uint64(len(b)-n) {
+			return nil, bad
+		}
+		b = b[n+int(size):]
+	}
+	return b, nil
 }
