@@ -457,19 +457,21 @@ func (b *Broker) connectionCounters(reg *metrics.Registry) {
 	if b.ctrlServer != nil {
 		ls = append(ls, listener{b.ctrlServer, b.cfg.ControllerListeners()[0].Name})
 	}
-	family := func(name, help string, value func(server.ListenerStats) uint64) {
+	family := func(name, help string, value func(server.ListenerStats) float64) {
 		reg.CounterSet(name, help, func(emit func(float64, ...metrics.Label)) {
 			for _, l := range ls {
-				emit(float64(value(l.srv.Stats(l.name))), metrics.Label{Name: "listener", Value: l.name})
+				emit(value(l.srv.Stats(l.name)), metrics.Label{Name: "listener", Value: l.name})
 			}
 		})
 	}
 	family("samsa_connections_created_total", "Connections admitted and served, by listener (Kafka: socket-server-metrics connection-creation-total).",
-		func(s server.ListenerStats) uint64 { return s.Created })
+		func(s server.ListenerStats) float64 { return float64(s.Created) })
 	family("samsa_connections_closed_total", "Connections served and closed since, by listener (Kafka: socket-server-metrics connection-close-total).",
-		func(s server.ListenerStats) uint64 { return s.Closed })
+		func(s server.ListenerStats) float64 { return float64(s.Closed) })
 	family("samsa_failed_authentications_total", "Connections closed because their TLS handshake or principal mapping failed, by listener (Kafka: socket-server-metrics failed-authentication-total).",
-		func(s server.ListenerStats) uint64 { return s.FailedAuth })
+		func(s server.ListenerStats) float64 { return float64(s.FailedAuth) })
+	family("samsa_accept_blocked_seconds_total", "Time the listener held an accepted connection waiting for max.connections or a connection creation rate, by listener (Kafka: AcceptorBlockedPercent, connection-accept-throttle-time).",
+		func(s server.ListenerStats) float64 { return s.Blocked.Seconds() })
 	reg.CounterSet("samsa_connections_refused_total",
 		"Connections closed at accept, by listener and reason: their address had max.connections.per.ip connections already, or was over its connection_creation_rate quota.",
 		func(emit func(float64, ...metrics.Label)) {

@@ -95,25 +95,26 @@ func TestMetricsOfOneNode(t *testing.T) {
 
 	m := scrape(t, c.Broker(0))
 	for series, want := range map[string]float64{
-		`samsa_produce_records_total`:                                            n,
-		`samsa_partitions`:                                                       52, // t's 2 and __consumer_offsets' 50
-		`samsa_leader_partitions`:                                                52,
-		`samsa_under_replicated_partitions`:                                      0,
-		`samsa_controller_active`:                                                1,
-		`samsa_cluster_topics`:                                                   2, // t and __consumer_offsets
-		`samsa_groups{state="Stable"}`:                                           1,
-		`samsa_groups{state="Empty"}`:                                            0,
-		`samsa_cluster_partitions`:                                               52,
-		`samsa_cluster_offline_partitions`:                                       0,
-		`samsa_cluster_brokers{state="active"}`:                                  1,
-		`samsa_cluster_brokers{state="fenced"}`:                                  0,
-		`samsa_fetch_bytes_total{fetcher="follower"}`:                            0,
-		`samsa_request_latency_seconds_count{server="broker",request="Produce"}`: n,
-		`samsa_topic_produce_records_total{topic="t"}`:                           n,
-		`samsa_log_segments{topic="t",partition="0"}`:                            1,
-		`samsa_log_start_offset{topic="t",partition="1"}`:                        0,
-		`samsa_replica_max_lag_records`:                                          0, // no followers here
-		`samsa_failed_authentications_total{listener="PLAINTEXT"}`:               0,
+		`samsa_produce_records_total`:                                                           n,
+		`samsa_partitions`:                                                                      52, // t's 2 and __consumer_offsets' 50
+		`samsa_leader_partitions`:                                                               52,
+		`samsa_under_replicated_partitions`:                                                     0,
+		`samsa_controller_active`:                                                               1,
+		`samsa_cluster_topics`:                                                                  2, // t and __consumer_offsets
+		`samsa_groups{state="Stable"}`:                                                          1,
+		`samsa_groups{state="Empty"}`:                                                           0,
+		`samsa_cluster_partitions`:                                                              52,
+		`samsa_cluster_offline_partitions`:                                                      0,
+		`samsa_cluster_brokers{state="active"}`:                                                 1,
+		`samsa_cluster_brokers{state="fenced"}`:                                                 0,
+		`samsa_fetch_bytes_total{fetcher="follower"}`:                                           0,
+		`samsa_request_latency_seconds_count{server="broker",request="Produce"}`:                n,
+		`samsa_topic_produce_records_total{topic="t"}`:                                          n,
+		`samsa_log_segments{topic="t",partition="0"}`:                                           1,
+		`samsa_log_start_offset{topic="t",partition="1"}`:                                       0,
+		`samsa_replica_max_lag_records`:                                                         0, // no followers here
+		`samsa_failed_authentications_total{listener="PLAINTEXT"}`:                              0,
+		`samsa_accept_blocked_seconds_total{listener="PLAINTEXT"}`:                              0,
 		`samsa_connections_refused_total{listener="PLAINTEXT",reason="max_connections_per_ip"}`: 0,
 	} {
 		if got, ok := m[series]; !ok || got != want {

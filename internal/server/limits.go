@@ -125,6 +125,7 @@ func (s *Server) waitToAdmit(l *Listener) bool {
 			return true
 		}
 		changed := s.changed
+		blocked := time.Now()
 		s.waiting++
 		s.mu.Unlock()
 		var timer *time.Timer
@@ -141,6 +142,7 @@ func (s *Server) waitToAdmit(l *Listener) bool {
 		if timer != nil {
 			timer.Stop()
 		}
+		s.counts[l.Name].blocked.Add(int64(time.Since(blocked)))
 		s.mu.Lock()
 		s.waiting--
 		if s.ctx.Err() != nil {

@@ -91,11 +91,16 @@ func TestConnectionLimitWaitsForASlot(t *testing.T) {
 	s, _ := startServer(t, Config{Limits: limited(func(l *Limits) { l.MaxConnections = 1 })})
 	first := dial(t, s)
 	served(t, first, 1)
+	dialed := time.Now()
 	second := dial(t, s)
 	second.Write(frame(1, 2, 0))
 	waitWaiting(t, s, 1)
 	first.Close()
 	answered(t, second, 2)
+	// The listener waited, within the time from the dial to the answer.
+	if blocked, most := s.Stats("PLAINTEXT").Blocked, time.Since(dialed); blocked <= 0 || blocked > most {
+		t.Errorf("blocked %v, want more than 0 and at most %v", blocked, most)
+	}
 }
 
 // Raising a limit at run time admits the connections waiting under it.

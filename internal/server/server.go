@@ -203,11 +203,16 @@ type ListenerStats struct {
 	FailedAuth   uint64 // of those, closed because their authentication failed (failed-authentication-total)
 	RefusedPerIP uint64 // closed at accept: their address had max.connections.per.ip already
 	RefusedRate  uint64 // held, then closed, at accept: their address was over its connection_creation_rate quota
+	// Blocked is how long the listener waited, with a connection accepted,
+	// for max.connections or a connection creation rate to let it in
+	// (Kafka: AcceptorBlockedPercent and connection-accept-throttle-time).
+	Blocked time.Duration
 }
 
 // listenerCounts is ListenerStats as it is counted.
 type listenerCounts struct {
 	created, closed, failedAuth, refusedPerIP, refusedRate atomic.Uint64
+	blocked                                                atomic.Int64 // nanoseconds
 }
 
 // Stats returns the counts of the named listener; zero for a name the
@@ -223,6 +228,7 @@ func (s *Server) Stats(listener string) ListenerStats {
 		FailedAuth:   c.failedAuth.Load(),
 		RefusedPerIP: c.refusedPerIP.Load(),
 		RefusedRate:  c.refusedRate.Load(),
+		Blocked:      time.Duration(c.blocked.Load()),
 	}
 }
 
