@@ -265,11 +265,13 @@ func DecodeResponse(req kmsg.Request, data []byte) (kmsg.Response, error) {
 	return resp, nil
 }
 
+var errBadHeader = errors.New("kclient: malformed response header")
+
 // skipTags returns b after the tagged-field section it starts with (a
 // response header's, which samsa's nodes send empty and no field of which
 // kclient reads).
 func skipTags(b []byte) ([]byte, error) {
-	bad := errors.New("kclient: malformed response header")
+	bad := errBadHeader
 	count, n := binary.Uvarint(b)
 	if n <= 0 || count > uint64(len(b)) {
 		return nil, bad
