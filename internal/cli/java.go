@@ -148,6 +148,38 @@ var javaExceptions = map[int16]string{
 	kerr.ClusterAuthorizationFailed.Code: "ClusterAuthorizationException",
 	kerr.KafkaStorageError.Code:          "KafkaStorageException",
 	kerr.LogDirNotFound.Code:             "LogDirNotFoundException",
+	kerr.InvalidConfig.Code:              "InvalidConfigurationException",
+	kerr.InvalidRequest.Code:             "InvalidRequestException",
+	kerr.ResourceNotFound.Code:           "ResourceNotFoundException",
+	kerr.BrokerNotAvailable.Code:         "BrokerNotAvailableException",
+}
+
+// javaExecutionError is a broker's error as Kafka's admin tools print it
+// when they fail: the ExecutionException the admin client's future threw,
+// around the exception of the error code, with the broker's message or
+// else the code's description (the stack trace Java prints after it is
+// left out).
+type javaExecutionError struct {
+	code int16
+	msg  string
+}
+
+func (e *javaExecutionError) Error() string {
+	return "java.util.concurrent.ExecutionException: " + javaExceptionName(e.code) + ": " + e.msg
+}
+
+// javaExecution is err as a javaExecutionError when it is a Kafka error
+// code, with brokerMsg, the response's message, when there is one; any
+// other error as it is.
+func javaExecution(err error, brokerMsg string) error {
+	var ke *kerr.Error
+	if !errors.As(err, &ke) {
+		return err
+	}
+	if brokerMsg == "" {
+		brokerMsg = ke.Description
+	}
+	return &javaExecutionError{ke.Code, brokerMsg}
 }
 
 // javaErr prints err as a Java exception's toString would.

@@ -110,7 +110,7 @@ func kafkaConfigs(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintln(e.stderr, ia.msg)
 			return 1
 		}
-		fmt.Fprintf(e.stderr, "Error while executing config command with args '%s'\n%v\n", strings.Join(args, " "), err)
+		fmt.Fprintf(e.stderr, "Error while executing config command with args '%s'\n%v\n", strings.Join(args, " "), javaExecution(err, ""))
 		return 1
 	}
 	return 0
@@ -244,7 +244,7 @@ func (c *configsCmd) resourceConfigs(ctx context.Context, name string) ([]kadm.C
 		return nil, err
 	}
 	if rc.Err != nil {
-		return nil, kafkaError(rc.Err, rc.ErrMessage)
+		return nil, javaExecution(rc.Err, rc.ErrMessage)
 	}
 	cfgs := slices.Clone(rc.Configs)
 	slices.SortFunc(cfgs, func(a, b kadm.Config) int { return strings.Compare(a.Key, b.Key) })
@@ -412,7 +412,7 @@ func (c *configsCmd) alter(ctx context.Context, name, addConfig, addConfigFile s
 	}
 	for _, r := range resps {
 		if r.Err != nil {
-			return errors.New(kafkaErrText(r.Err, r.ErrMessage))
+			return javaExecution(r.Err, r.ErrMessage)
 		}
 	}
 	if name != "" {
@@ -465,7 +465,7 @@ func (c *configsCmd) alterLoggers(ctx context.Context, name string, current []ka
 	}
 	for _, res := range resp.Resources {
 		if err := kerr.ErrorForCode(res.ErrorCode); err != nil {
-			return errors.New(kafkaErrText(err, deref(res.ErrorMessage)))
+			return javaExecution(err, deref(res.ErrorMessage))
 		}
 	}
 	fmt.Fprintf(c.e.stdout, "Completed updating config for broker-logger %s.\n", name)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -73,7 +72,7 @@ func (c *configsCmd) quotas(ctx context.Context, types, names []string, describe
 	}
 	for _, e := range resp.Entries {
 		if err := kerr.ErrorForCode(e.ErrorCode); err != nil {
-			return errors.New(kafkaErrText(err, deref(e.ErrorMessage)))
+			return javaExecution(err, deref(e.ErrorMessage))
 		}
 	}
 	if names[0] == "" {
@@ -105,7 +104,7 @@ func (c *configsCmd) describeQuotas(ctx context.Context, types, names []string) 
 		return err
 	}
 	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return errors.New(kafkaErrText(err, deref(resp.ErrorMessage)))
+		return javaExecution(err, deref(resp.ErrorMessage))
 	}
 	var lines []string
 	for _, e := range resp.Entries {

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -197,6 +199,32 @@ func TestKafkaConfigs(t *testing.T) {
 			t.Fatalf("stderr %q", r.stderr)
 		}
 	})
+
+	t.Run("a broker's error reads as Kafka's tool prints it", func(t *testing.T) {
+		r := kc("--describe", "--topic", "nope").wantCode(t, 1)
+		want := "Error while executing config command with args '--bootstrap-server " + c.addr + " --describe --topic nope'\n" +
+			"java.util.concurrent.ExecutionException: org.apache.kafka.common.errors.UnknownTopicOrPartitionException: "
+		if !strings.HasPrefix(r.stderr, want) {
+			t.Fatalf("stderr %q, want it to start %q", r.stderr, want)
+		}
+	})
+}
+
+func TestJavaExecution(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		msg  string
+		want string
+	}{
+		{kerr.InvalidConfig, "Invalid value abc for configuration retention.ms", "java.util.concurrent.ExecutionException: org.apache.kafka.common.errors.InvalidConfigurationException: Invalid value abc for configuration retention.ms"},
+		{kerr.InvalidRequest, "", "java.util.concurrent.ExecutionException: org.apache.kafka.common.errors.InvalidRequestException: " + kerr.InvalidRequest.Description},
+		{kerr.InvalidTopicException, "", "java.util.concurrent.ExecutionException: INVALID_TOPIC_EXCEPTION: " + kerr.InvalidTopicException.Description}, // no class known: Kafka's name
+		{errors.New("dial tcp: refused"), "", "dial tcp: refused"},
+	} {
+		if got := javaExecution(tc.err, tc.msg).Error(); got != tc.want {
+			t.Errorf("%v, %q: %q, want %q", tc.err, tc.msg, got, tc.want)
+		}
+	}
 }
 
 func TestParseAddConfig(t *testing.T) {
